@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Install what building and testing vfsd needs on Debian 12, as root.
+# Idempotent: installs only the packages that are missing.
+set -euo pipefail
+
+pkgs=(
+  build-essential meson ninja-build pkg-config
+  libcmocka-dev          # unit tests
+  clang clang-format     # sanitizer builds, style check
+  attr acl               # getfattr/setfattr for the xattr tests
+  util-linux             # setpriv, unshare, mount
+  fio                    # benchmarks
+  rsync diffutils        # tree copy tests
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,745 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The command line into one struct config.
+ *
+ * Flow: config_parse() walks argv once with its own loop (no getopt global
+ * state, so it can run any number of times). Each argument is matched
+ * against the option table: "--name", "--name=VALUE", "--name VALUE",
+ * clustered short flags ("-df") and "-o a,b=c" / "-oa,b=c". Legacy "-o"
+ * items are split on unescaped commas and mapped onto the same settings as
+ * the long options. Every setting remembers which option set it, so two
+ * options asking for different values of one setting are reported as a
+ * conflict instead of the later one silently winning. After the walk,
+ * --help/--version short-circuit; otherwise the required settings are
+ * checked. Every error is one line on @err and CONFIG_ERROR.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../log/log.h"
+#include "config.h"
+
+/* The settings an option can set; used to detect conflicting options. */
+enum setting {
+	SET_SHARED_DIR,
+	SET_MOUNT,
+	SET_CACHE,
+	SET_XATTR,
+	SET_WRITEBACK,
+	SET_DIRECT_IO,
+	SET_READDIRPLUS,
+	SET_KILLPRIV_V2,
+	SET_SUBMOUNTS,
+	SET_THREADS,
+	SET_LOG_LEVEL,
+	SET_SYSLOG,
+	SET_COUNT,
+};
+
+enum opt_id {
+	OPT_SHARED_DIR,
+	OPT_MOUNT,
+	OPT_CACHE,
+	OPT_XATTR,
+	OPT_NO_XATTR,
+	OPT_WRITEBACK,
+	OPT_ALLOW_DIRECT_IO,
+	OPT_READDIRPLUS,
+	OPT_NO_READDIRPLUS,
+	OPT_KILLPRIV_V2,
+	OPT_NO_KILLPRIV_V2,
+	OPT_ANNOUNCE_SUBMOUNTS,
+	OPT_THREAD_POOL_SIZE,
+	OPT_LOG_LEVEL,
+	OPT_SYSLOG,
+	OPT_DEBUG,
+	OPT_FOREGROUND,
+	OPT_LEGACY,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+struct opt_def {
+	const char *name; /* long name without "--", or NULL */
+	char short_name; /* or 0 */
+	const char *arg; /* argument name in --help; NULL: a flag */
+	enum opt_id id;
+	const char *help;
+};
+
+static const struct opt_def opt_table[] = {
+	{ "shared-dir", 0, "DIR", OPT_SHARED_DIR,
+	  "shared directory to serve (required)" },
+	{ "mount", 0, "MNT", OPT_MOUNT,
+	  "mount the share on the host at MNT (needs root)" },
+	{ "cache", 0, "MODE", OPT_CACHE,
+	  "never, metadata, auto or always (default auto)" },
+	{ "xattr", 0, NULL, OPT_XATTR, "enable extended attributes" },
+	{ "no-xattr", 0, NULL, OPT_NO_XATTR,
+	  "disable extended attributes (default)" },
+	{ "writeback", 0, NULL, OPT_WRITEBACK,
+	  "let the client cache writes (writeback cache)" },
+	{ "allow-direct-io", 0, NULL, OPT_ALLOW_DIRECT_IO,
+	  "honour O_DIRECT instead of dropping it" },
+	{ "readdirplus", 0, NULL, OPT_READDIRPLUS,
+	  "offer READDIRPLUS (default: on unless --cache never)" },
+	{ "no-readdirplus", 0, NULL, OPT_NO_READDIRPLUS,
+	  "never offer READDIRPLUS" },
+	{ "killpriv-v2", 0, NULL, OPT_KILLPRIV_V2,
+	  "negotiate FUSE_HANDLE_KILLPRIV_V2" },
+	{ "no-killpriv-v2", 0, NULL, OPT_NO_KILLPRIV_V2,
+	  "do not negotiate FUSE_HANDLE_KILLPRIV_V2 (default)" },
+	{ "announce-submounts", 0, NULL, OPT_ANNOUNCE_SUBMOUNTS,
+	  "tell the client about mounts inside the share" },
+	{ "thread-pool-size", 0, "N", OPT_THREAD_POOL_SIZE,
+	  "at most N request threads (0: automatic, default)" },
+	{ "log-level", 0, "LEVEL", OPT_LOG_LEVEL,
+	  "error, warn, info, debug, trace, off (default info)" },
+	{ "syslog", 0, NULL, OPT_SYSLOG, "log to syslog instead of stderr" },
+	{ "debug", 'd', NULL, OPT_DEBUG, "same as --log-level debug" },
+	{ NULL, 'f', NULL, OPT_FOREGROUND,
+	  "foreground (accepted; vfsd never daemonizes)" },
+	{ NULL, 'o', "OPT[,OPT...]", OPT_LEGACY,
+	  "legacy virtiofsd options, see below" },
+	{ "help", 'h', NULL, OPT_HELP, "print this help and exit" },
+	{ "version", 'V', NULL, OPT_VERSION, "print the version and exit" },
+};
+
+#define OPT_COUNT (sizeof(opt_table) / sizeof(opt_table[0]))
+#define HELP_COL 24
+
+static const struct {
+	const char *item;
+	const char *help;
+} legacy_help[] = {
+	{ "source=DIR", "same as --shared-dir DIR" },
+	{ "cache=none|auto|always", "same as --cache (none is never)" },
+	{ "xattr, no_xattr", "same as --xattr, --no-xattr" },
+	{ "writeback, no_writeback", "writeback cache on or off" },
+	{ "allow_direct_io, no_allow_direct_io", "O_DIRECT on or off" },
+	{ "readdirplus, no_readdirplus", "READDIRPLUS on or off" },
+	{ "killpriv_v2, no_killpriv_v2", "FUSE_HANDLE_KILLPRIV_V2 on or off" },
+	{ "announce_submounts", "same as --announce-submounts" },
+	{ "log_level=debug|info|warn|err", "same as --log-level" },
+	{ "flock, no_flock", "accepted; locks are always served" },
+	{ "posix_lock, no_posix_lock", "accepted; locks are always served" },
+	{ "timeout=N", "accepted and ignored" },
+};
+
+struct parse_state {
+	struct config *cfg;
+	FILE *err;
+	/* Which option set each setting ("" if none yet), for conflicts. */
+	char who[SET_COUNT][64];
+};
+
+static void __attribute__((format(printf, 2, 3)))
+perr(struct parse_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vfsd: ", st->err);
+	va_start(ap, fmt);
+	vfprintf(st->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', st->err);
+}
+
+/*
+ * Record that @spelled sets setting @s. @same tells whether the new value
+ * equals the one already set; a different value set twice is an error.
+ */
+static int claim(struct parse_state *st, enum setting s, bool same,
+		 const char *spelled)
+{
+	if (st->who[s][0] && !same) {
+		perr(st, "'%s' conflicts with '%s'", spelled, st->who[s]);
+		return -EINVAL;
+	}
+	snprintf(st->who[s], sizeof(st->who[s]), "%s", spelled);
+	return 0;
+}
+
+static int set_bool(struct parse_state *st, enum setting s, bool *field,
+		    bool val, const char *spelled)
+{
+	int ret = claim(st, s, *field == val, spelled);
+
+	if (ret == 0)
+		*field = val;
+	return ret;
+}
+
+static int set_string(struct parse_state *st, enum setting s, char **field,
+		      const char *val, const char *spelled)
+{
+	char *copy;
+	int ret;
+
+	if (val[0] == '\0') {
+		perr(st, "'%s' needs a non-empty value (see --help)", spelled);
+		return -EINVAL;
+	}
+	ret = claim(st, s, *field && strcmp(*field, val) == 0, spelled);
+	if (ret)
+		return ret;
+	copy = strdup(val);
+	if (!copy) {
+		perr(st, "out of memory");
+		return -ENOMEM;
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int parse_cache(const char *s, enum config_cache *out)
+{
+	static const struct {
+		const char *name;
+		enum config_cache cache;
+	} names[] = {
+		{ "never", CONFIG_CACHE_NEVER },
+		{ "none", CONFIG_CACHE_NEVER },
+		{ "metadata", CONFIG_CACHE_METADATA },
+		{ "auto", CONFIG_CACHE_AUTO },
+		{ "always", CONFIG_CACHE_ALWAYS },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i].name) == 0) {
+			*out = names[i].cache;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int set_cache(struct parse_state *st, const char *val,
+		     const char *spelled)
+{
+	enum config_cache cache;
+	int ret;
+
+	if (parse_cache(val, &cache)) {
+		perr(st,
+		     "bad cache mode '%s' for '%s': use never, metadata, auto or always",
+		     val, spelled);
+		return -EINVAL;
+	}
+	ret = claim(st, SET_CACHE, st->cfg->cache == cache, spelled);
+	if (ret == 0)
+		st->cfg->cache = cache;
+	return ret;
+}
+
+static int set_log_level(struct parse_state *st, const char *val,
+			 const char *spelled)
+{
+	int level = log_parse_level(val);
+	int ret;
+
+	if (level < 0) {
+		perr(st,
+		     "bad log level '%s' for '%s': use error, warn, info, debug, trace or off",
+		     val, spelled);
+		return -EINVAL;
+	}
+	ret = claim(st, SET_LOG_LEVEL, st->cfg->log_level == level, spelled);
+	if (ret == 0)
+		st->cfg->log_level = level;
+	return ret;
+}
+
+static int set_readdirplus(struct parse_state *st, enum config_tristate val,
+			   const char *spelled)
+{
+	int ret = claim(st, SET_READDIRPLUS, st->cfg->readdirplus == val,
+			spelled);
+
+	if (ret == 0)
+		st->cfg->readdirplus = val;
+	return ret;
+}
+
+/* A decimal count: digits only, no sign, no overflow. */
+static int parse_count(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end != '\0' || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int set_threads(struct parse_state *st, const char *val,
+		       const char *spelled)
+{
+	unsigned long n;
+	int ret;
+
+	if (parse_count(val, UINT_MAX, &n)) {
+		perr(st, "bad thread count '%s' for '%s': give a number >= 0",
+		     val, spelled);
+		return -EINVAL;
+	}
+	ret = claim(st, SET_THREADS, st->cfg->threads == n, spelled);
+	if (ret == 0)
+		st->cfg->threads = (unsigned int)n;
+	return ret;
+}
+
+/* Apply one option of the table with its value (NULL for flags). */
+static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
+		     const char *spelled)
+{
+	struct config *cfg = st->cfg;
+
+	switch (id) {
+	case OPT_SHARED_DIR:
+		return set_string(st, SET_SHARED_DIR, &cfg->shared_dir, val,
+				  spelled);
+	case OPT_MOUNT:
+		return set_string(st, SET_MOUNT, &cfg->mount_point, val,
+				  spelled);
+	case OPT_CACHE:
+		return set_cache(st, val, spelled);
+	case OPT_XATTR:
+	case OPT_NO_XATTR:
+		return set_bool(st, SET_XATTR, &cfg->xattr, id == OPT_XATTR,
+				spelled);
+	case OPT_WRITEBACK:
+		return set_bool(st, SET_WRITEBACK, &cfg->writeback, true,
+				spelled);
+	case OPT_ALLOW_DIRECT_IO:
+		return set_bool(st, SET_DIRECT_IO, &cfg->allow_direct_io, true,
+				spelled);
+	case OPT_READDIRPLUS:
+		return set_readdirplus(st, CONFIG_ON, spelled);
+	case OPT_NO_READDIRPLUS:
+		return set_readdirplus(st, CONFIG_OFF, spelled);
+	case OPT_KILLPRIV_V2:
+	case OPT_NO_KILLPRIV_V2:
+		return set_bool(st, SET_KILLPRIV_V2, &cfg->killpriv_v2,
+				id == OPT_KILLPRIV_V2, spelled);
+	case OPT_ANNOUNCE_SUBMOUNTS:
+		return set_bool(st, SET_SUBMOUNTS, &cfg->announce_submounts,
+				true, spelled);
+	case OPT_THREAD_POOL_SIZE:
+		return set_threads(st, val, spelled);
+	case OPT_LOG_LEVEL:
+		return set_log_level(st, val, spelled);
+	case OPT_SYSLOG:
+		return set_bool(st, SET_SYSLOG, &cfg->syslog, true, spelled);
+	case OPT_DEBUG:
+		return set_log_level(st, "debug", spelled);
+	case OPT_FOREGROUND:
+		return 0;
+	case OPT_HELP:
+		cfg->want_help = true;
+		return 0;
+	case OPT_VERSION:
+		cfg->want_version = true;
+		return 0;
+	case OPT_LEGACY:
+		break; /* handled by the caller */
+	}
+	return 0;
+}
+
+/* Legacy "-o" items that are plain flags. */
+static const struct {
+	const char *name;
+	enum setting setting;
+	size_t field; /* offsetof the bool in struct config */
+	bool value;
+} legacy_flags[] = {
+	{ "xattr", SET_XATTR, offsetof(struct config, xattr), true },
+	{ "no_xattr", SET_XATTR, offsetof(struct config, xattr), false },
+	{ "writeback", SET_WRITEBACK, offsetof(struct config, writeback),
+	  true },
+	{ "no_writeback", SET_WRITEBACK, offsetof(struct config, writeback),
+	  false },
+	{ "allow_direct_io", SET_DIRECT_IO,
+	  offsetof(struct config, allow_direct_io), true },
+	{ "no_allow_direct_io", SET_DIRECT_IO,
+	  offsetof(struct config, allow_direct_io), false },
+	{ "killpriv_v2", SET_KILLPRIV_V2, offsetof(struct config, killpriv_v2),
+	  true },
+	{ "no_killpriv_v2", SET_KILLPRIV_V2,
+	  offsetof(struct config, killpriv_v2), false },
+	{ "announce_submounts", SET_SUBMOUNTS,
+	  offsetof(struct config, announce_submounts), true },
+};
+
+/* Legacy items accepted for compatibility that change nothing. */
+static const char *const legacy_ignored[] = {
+	"flock",
+	"no_flock",
+	"posix_lock",
+	"no_posix_lock",
+};
+
+/* timeout=N: the old daemon's cache timeout in seconds; checked, unused. */
+static int check_timeout(struct parse_state *st, const char *val,
+			 const char *spelled)
+{
+	char *end;
+	double t;
+
+	errno = 0;
+	t = strtod(val, &end);
+	if (errno || end == val || *end != '\0' || !(t >= 0)) {
+		perr(st, "bad value '%s' for '%s': give a number of seconds",
+		     val, spelled);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One legacy item, "name" or "name=value". */
+static int apply_legacy_item(struct parse_state *st, char *item)
+{
+	char spelled[64];
+	char *val = strchr(item, '=');
+	size_t i;
+
+	if (val)
+		*val++ = '\0';
+	snprintf(spelled, sizeof(spelled), "-o %s", item);
+
+	if (item[0] == '\0') {
+		perr(st, "empty item in '-o' (see --help)");
+		return -EINVAL;
+	}
+	if (strcmp(item, "source") == 0 || strcmp(item, "cache") == 0 ||
+	    strcmp(item, "log_level") == 0 || strcmp(item, "timeout") == 0) {
+		if (!val) {
+			perr(st, "'%s' needs a value: '%s=VALUE' (see --help)",
+			     spelled, spelled);
+			return -EINVAL;
+		}
+		if (strcmp(item, "source") == 0)
+			return set_string(st, SET_SHARED_DIR,
+					  &st->cfg->shared_dir, val, spelled);
+		if (strcmp(item, "cache") == 0)
+			return set_cache(st, val, spelled);
+		if (strcmp(item, "log_level") == 0)
+			return set_log_level(st, val, spelled);
+		return check_timeout(st, val, spelled);
+	}
+
+	for (i = 0; i < sizeof(legacy_flags) / sizeof(legacy_flags[0]); i++) {
+		if (strcmp(item, legacy_flags[i].name) == 0)
+			break;
+	}
+	if (i < sizeof(legacy_flags) / sizeof(legacy_flags[0])) {
+		if (val) {
+			perr(st, "'%s' takes no value (see --help)", spelled);
+			return -EINVAL;
+		}
+		return set_bool(
+			st, legacy_flags[i].setting,
+			(bool *)((char *)st->cfg + legacy_flags[i].field),
+			legacy_flags[i].value, spelled);
+	}
+
+	if (strcmp(item, "readdirplus") == 0 ||
+	    strcmp(item, "no_readdirplus") == 0) {
+		if (val) {
+			perr(st, "'%s' takes no value (see --help)", spelled);
+			return -EINVAL;
+		}
+		return set_readdirplus(
+			st, item[0] == 'r' ? CONFIG_ON : CONFIG_OFF, spelled);
+	}
+
+	for (i = 0; i < sizeof(legacy_ignored) / sizeof(legacy_ignored[0]);
+	     i++) {
+		if (strcmp(item, legacy_ignored[i]) == 0) {
+			if (val) {
+				perr(st, "'%s' takes no value (see --help)",
+				     spelled);
+				return -EINVAL;
+			}
+			return 0;
+		}
+	}
+
+	perr(st, "unknown option '%s' (see --help)", spelled);
+	return -EINVAL;
+}
+
+/*
+ * "-o a,b=c": split on commas; a backslash escapes the next character so
+ * a path may contain a comma ("source=/a\,b").
+ */
+static int apply_legacy(struct parse_state *st, const char *list)
+{
+	char *buf, *item, *w;
+	const char *r;
+	int ret = 0;
+
+	if (list[0] == '\0') {
+		perr(st, "'-o' needs a value: '-o OPT[,OPT...]' (see --help)");
+		return -EINVAL;
+	}
+	buf = malloc(strlen(list) + 1);
+	if (!buf) {
+		perr(st, "out of memory");
+		return -ENOMEM;
+	}
+	item = w = buf;
+	for (r = list;; r++) {
+		if (*r == '\\' && r[1] != '\0') {
+			*w++ = *++r;
+			continue;
+		}
+		if (*r != ',' && *r != '\0') {
+			*w++ = *r;
+			continue;
+		}
+		*w++ = '\0';
+		ret = apply_legacy_item(st, item);
+		if (ret || *r == '\0')
+			break;
+		item = w;
+	}
+	free(buf);
+	return ret;
+}
+
+static const struct opt_def *find_long(const char *name, size_t len)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++) {
+		const char *n = opt_table[i].name;
+
+		if (n && strlen(n) == len && strncmp(n, name, len) == 0)
+			return &opt_table[i];
+	}
+	return NULL;
+}
+
+static const struct opt_def *find_short(char c)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++) {
+		if (opt_table[i].short_name == c)
+			return &opt_table[i];
+	}
+	return NULL;
+}
+
+static int apply_with_value(struct parse_state *st, const struct opt_def *o,
+			    const char *val, const char *spelled)
+{
+	if (o->id == OPT_LEGACY)
+		return apply_legacy(st, val);
+	return apply_opt(st, o->id, val, spelled);
+}
+
+/* "--name", "--name=VALUE" or "--name VALUE"; advances *i past a value. */
+static int parse_long(struct parse_state *st, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i] + 2;
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	const struct opt_def *o = find_long(arg, len);
+	char spelled[64];
+
+	if (!o) {
+		perr(st, "unknown option '--%.*s' (see --help)", (int)len, arg);
+		return -EINVAL;
+	}
+	snprintf(spelled, sizeof(spelled), "--%s", o->name);
+	if (!o->arg) {
+		if (eq) {
+			perr(st, "option '%s' takes no value (see --help)",
+			     spelled);
+			return -EINVAL;
+		}
+		return apply_opt(st, o->id, NULL, spelled);
+	}
+	if (eq)
+		return apply_with_value(st, o, eq + 1, spelled);
+	if (*i + 1 >= argc || strncmp(argv[*i + 1], "--", 2) == 0) {
+		perr(st, "option '%s' needs a value: '%s %s' (see --help)",
+		     spelled, spelled, o->arg);
+		return -EINVAL;
+	}
+	(*i)++;
+	return apply_with_value(st, o, argv[*i], spelled);
+}
+
+/* "-d", "-df", "-o LIST", "-oLIST"; advances *i past a value. */
+static int parse_short(struct parse_state *st, int argc, char **argv, int *i)
+{
+	const char *p;
+	int ret;
+
+	for (p = argv[*i] + 1; *p; p++) {
+		const struct opt_def *o = find_short(*p);
+		char spelled[3] = { '-', *p, '\0' };
+
+		if (!o) {
+			perr(st, "unknown option '-%c' (see --help)", *p);
+			return -EINVAL;
+		}
+		if (!o->arg) {
+			ret = apply_opt(st, o->id, NULL, spelled);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (p[1] != '\0')
+			return apply_with_value(st, o, p + 1, spelled);
+		if (*i + 1 >= argc || strncmp(argv[*i + 1], "--", 2) == 0) {
+			perr(st,
+			     "option '%s' needs a value: '%s %s' (see --help)",
+			     spelled, spelled, o->arg);
+			return -EINVAL;
+		}
+		(*i)++;
+		return apply_with_value(st, o, argv[*i], spelled);
+	}
+	return 0;
+}
+
+/* One help entry: the option in a column, the text after it (or on the
+ * next line when the option is too wide). */
+static void help_line(FILE *out, const char *left, const char *text)
+{
+	if (strlen(left) > HELP_COL)
+		fprintf(out, "  %s\n  %-*s %s\n", left, HELP_COL, "", text);
+	else
+		fprintf(out, "  %-*s %s\n", HELP_COL, left, text);
+}
+
+static void print_help(FILE *out)
+{
+	fputs("Usage: vfsd --shared-dir DIR --mount MNT [OPTIONS]\n"
+	      "       vfsd -o source=DIR[,OPT...] --mount MNT [OPTIONS]\n"
+	      "\n"
+	      "Serves a host directory over the FUSE protocol (virtio-fs).\n"
+	      "Values are given as '--opt VALUE' or '--opt=VALUE'.\n"
+	      "\n"
+	      "Options:\n",
+	      out);
+	for (size_t i = 0; i < OPT_COUNT; i++) {
+		const struct opt_def *o = &opt_table[i];
+		const char *sp = o->arg ? " " : "", *arg = o->arg ? o->arg : "";
+		char left[64];
+
+		if (o->name && o->short_name)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s",
+				 o->short_name, o->name, sp, arg);
+		else if (o->name)
+			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
+				 sp, arg);
+		else
+			snprintf(left, sizeof(left), "-%c%s%s", o->short_name,
+				 sp, arg);
+		help_line(out, left, o->help);
+	}
+	fputs("\nLegacy options (-o, comma-separated, repeatable):\n", out);
+	for (size_t i = 0; i < sizeof(legacy_help) / sizeof(legacy_help[0]);
+	     i++)
+		help_line(out, legacy_help[i].item, legacy_help[i].help);
+}
+
+static void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cache = CONFIG_CACHE_AUTO;
+	cfg->xattr = false;
+	cfg->readdirplus = CONFIG_AUTO;
+	cfg->threads = 0;
+	cfg->log_level = LOG_LEVEL_INFO;
+}
+
+enum config_result config_parse(struct config *cfg, int argc, char **argv,
+				FILE *out, FILE *err)
+{
+	struct parse_state st = { .cfg = cfg, .err = err };
+	int ret = 0;
+
+	config_defaults(cfg);
+	for (int i = 1; i < argc && ret == 0; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "--") == 0) {
+			if (i + 1 < argc) {
+				perr(&st,
+				     "unexpected argument '%s' (see --help)",
+				     argv[i + 1]);
+				ret = -EINVAL;
+			}
+			break;
+		}
+		if (arg[0] == '-' && arg[1] == '-')
+			ret = parse_long(&st, argc, argv, &i);
+		else if (arg[0] == '-' && arg[1] != '\0')
+			ret = parse_short(&st, argc, argv, &i);
+		else {
+			perr(&st, "unexpected argument '%s' (see --help)", arg);
+			ret = -EINVAL;
+		}
+	}
+	if (ret)
+		goto out_free;
+
+	if (cfg->want_help) {
+		print_help(out);
+		return CONFIG_EXIT_OK;
+	}
+	if (cfg->want_version) {
+		fprintf(out, "vfsd %s\n", VFSD_VERSION);
+		return CONFIG_EXIT_OK;
+	}
+	if (!cfg->shared_dir) {
+		perr(&st,
+		     "no shared directory: give --shared-dir DIR (see --help)");
+		goto out_free;
+	}
+	if (!cfg->mount_point) {
+		perr(&st, "nothing to serve: give --mount MNT (see --help)");
+		goto out_free;
+	}
+	return CONFIG_OK;
+
+out_free:
+	config_free(cfg);
+	return CONFIG_ERROR;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->shared_dir);
+	cfg->shared_dir = NULL;
+	free(cfg->mount_point);
+	cfg->mount_point = NULL;
+}
+
+const char *config_cache_name(enum config_cache cache)
+{
+	switch (cache) {
+	case CONFIG_CACHE_NEVER:
+		return "never";
+	case CONFIG_CACHE_METADATA:
+		return "metadata";
+	case CONFIG_CACHE_AUTO:
+		return "auto";
+	case CONFIG_CACHE_ALWAYS:
+		return "always";
+	}
+	return "unknown";
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The command line, parsed into one validated, immutable configuration.
+ * Accepts the Rust virtiofsd's long options and the legacy C virtiofsd's
+ * "-o source=DIR,cache=...,xattr" form.
+ */
+#ifndef VFSD_CONFIG_H
+#define VFSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum config_cache {
+	CONFIG_CACHE_NEVER, /* "never", legacy "none" */
+	CONFIG_CACHE_METADATA, /* "metadata": cache attributes, not data */
+	CONFIG_CACHE_AUTO, /* "auto" (default) */
+	CONFIG_CACHE_ALWAYS, /* "always" */
+};
+
+/* Tri-state for options with an automatic default. */
+enum config_tristate {
+	CONFIG_AUTO = -1,
+	CONFIG_OFF = 0,
+	CONFIG_ON = 1,
+};
+
+struct config {
+	char *shared_dir; /* --shared-dir, -o source= */
+	char *mount_point; /* --mount: serve a host mount via /dev/fuse */
+	enum config_cache cache;
+	bool xattr;
+	bool writeback; /* --writeback, -o writeback */
+	bool allow_direct_io; /* --allow-direct-io, -o allow_direct_io */
+	enum config_tristate readdirplus; /* --readdirplus/--no-readdirplus */
+	bool announce_submounts;
+	bool killpriv_v2; /* --killpriv-v2, -o killpriv_v2 */
+	unsigned int threads; /* --thread-pool-size; 0: automatic */
+	int log_level; /* enum log_level */
+	bool syslog;
+	/* What the command asked for besides serving. */
+	bool want_help;
+	bool want_version;
+};
+
+enum config_result {
+	CONFIG_OK = 0, /* serve */
+	CONFIG_EXIT_OK, /* --help/--version printed: exit 0 */
+	CONFIG_ERROR, /* one-line message printed: exit non-zero */
+};
+
+/*
+ * Parse argv into @cfg (zeroed and defaulted first). On CONFIG_ERROR one
+ * line naming the problem has been written to @err. Help and version text
+ * go to @out.
+ */
+enum config_result config_parse(struct config *cfg, int argc, char **argv,
+				FILE *out, FILE *err);
+void config_free(struct config *cfg);
+const char *config_cache_name(enum config_cache cache);
+
+#endif /* VFSD_CONFIG_H */

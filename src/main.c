@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vfsd: wires the command line to a transport.
+ *
+ * Flow: parse the command line (src/config/), set up logging, check the
+ * environment before touching anything (so a bad setup is one clear line
+ * and exit 1, never a half-made mount), prepare the process and open the
+ * shared directory (src/passthrough/), then serve it until it is unmounted
+ * (src/transport/dev_fuse.c). Exit 0 after a clean unmount, 1 on errors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "log/log.h"
+#include "passthrough/passthrough.h"
+#include "transport/dev_fuse.h"
+
+/* @path must be an existing directory; @what names it in the message. */
+static int check_dir(const char *what, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		fprintf(stderr, "vfsd: %s '%s': %s\n", what, path,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "vfsd: %s '%s': %s\n", what, path,
+			strerror(ENOTDIR));
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything a host mount needs, checked before anything is changed. */
+static int check_environment(const struct config *cfg)
+{
+	int fd;
+
+	if (check_dir("shared directory", cfg->shared_dir))
+		return -1;
+	if (check_dir("mount point", cfg->mount_point))
+		return -1;
+	if (geteuid() != 0) {
+		fprintf(stderr,
+			"vfsd: --mount needs root (CAP_SYS_ADMIN) to mount\n");
+		return -1;
+	}
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "vfsd: cannot open /dev/fuse: %s%s\n",
+			strerror(errno),
+			errno == ENOENT ? " (is the fuse module loaded?)" : "");
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static enum pt_cache pt_cache_of(enum config_cache cache)
+{
+	switch (cache) {
+	case CONFIG_CACHE_NEVER:
+		return PT_CACHE_NEVER;
+	case CONFIG_CACHE_METADATA:
+		return PT_CACHE_METADATA;
+	case CONFIG_CACHE_AUTO:
+		return PT_CACHE_AUTO;
+	case CONFIG_CACHE_ALWAYS:
+		return PT_CACHE_ALWAYS;
+	}
+	return PT_CACHE_AUTO;
+}
+
+int main(int argc, char **argv)
+{
+	struct pt_options pto;
+	struct dev_fuse_opts dfo;
+	struct pt_fs *fs = NULL;
+	const char *msg = NULL;
+	struct config cfg;
+	int exit_code = 1;
+	int ret;
+
+	switch (config_parse(&cfg, argc, argv, stdout, stderr)) {
+	case CONFIG_OK:
+		break;
+	case CONFIG_EXIT_OK:
+		config_free(&cfg);
+		return 0;
+	case CONFIG_ERROR:
+		return 1;
+	}
+
+	log_set_level(cfg.log_level);
+	log_use_syslog(cfg.syslog);
+
+	if (check_environment(&cfg))
+		goto out_free_config;
+
+	ret = pt_process_init(&msg);
+	if (ret) {
+		fprintf(stderr, "vfsd: %s: %s\n",
+			msg ? msg : "preparing the process", strerror(-ret));
+		goto out_free_config;
+	}
+
+	pto = (struct pt_options){
+		.source = cfg.shared_dir,
+		.cache = pt_cache_of(cfg.cache),
+		.xattr = cfg.xattr,
+		.writeback = cfg.writeback,
+		.allow_direct_io = cfg.allow_direct_io,
+		.readdirplus = cfg.readdirplus,
+		.killpriv_v2 = cfg.killpriv_v2,
+		.announce_submounts = cfg.announce_submounts,
+	};
+	ret = pt_new(&pto, &fs, &msg);
+	if (ret) {
+		if (msg)
+			fprintf(stderr, "vfsd: shared directory '%s': %s: %s\n",
+				cfg.shared_dir, msg, strerror(-ret));
+		else
+			fprintf(stderr, "vfsd: shared directory '%s': %s\n",
+				cfg.shared_dir, strerror(-ret));
+		goto out_free_config;
+	}
+	log_debug("shared directory %s, cache %s", cfg.shared_dir,
+		  config_cache_name(cfg.cache));
+
+	dfo = (struct dev_fuse_opts){
+		.mount_point = cfg.mount_point,
+		.fsname = cfg.shared_dir,
+		.threads = cfg.threads,
+	};
+	ret = dev_fuse_serve(&dfo, &pt_ops, fs);
+	if (ret == 0)
+		exit_code = 0;
+
+	pt_free(fs);
+out_free_config:
+	config_free(&cfg);
+	return exit_code;
+}

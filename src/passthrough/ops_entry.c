@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Operations on names and attributes: LOOKUP, FORGET, GETATTR, SETATTR,
+ * READLINK, SYMLINK, MKNOD, MKDIR, UNLINK, RMDIR, RENAME(2), LINK, STATFS
+ * and ACCESS.
+ *
+ * Each takes its nodes with pt_node_get(), performs one *at() syscall
+ * relative to the parent's O_PATH fd (or the node's own fd), and for the
+ * requests that create an object, does so under the requester's
+ * credentials and then looks the new name up like LOOKUP to fill the
+ * entry reply (one lookup reference taken).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "ops_i.h"
+
+int pt_entry_from_fd(struct pt_fs *fs, struct pt_node *parent, int fd,
+		     struct fuse_entry_out *e, struct pt_node **nodep)
+{
+	struct pt_node *node;
+	struct stat st;
+	uint64_t mnt_id;
+	int ret;
+
+	ret = pt_stat_fd(fd, &st, &mnt_id);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	node = pt_node_add(fs, fd, &st, mnt_id, &ret);
+	if (!node)
+		return ret;
+	memset(e, 0, sizeof(*e));
+	e->nodeid = node->nodeid;
+	e->generation = node->generation;
+	pt_fill_attr(&st, &e->attr);
+	pt_fill_timeout(fs, &e->entry_valid, &e->entry_valid_nsec);
+	pt_fill_timeout(fs, &e->attr_valid, &e->attr_valid_nsec);
+	/* A mount point inside the share: let the client make it a
+	 * submount with its own st_dev. */
+	if (fs->opts.announce_submounts && parent && S_ISDIR(st.st_mode) &&
+	    (node->mnt_id != parent->mnt_id || node->dev != parent->dev))
+		e->attr.flags |= FUSE_ATTR_SUBMOUNT;
+	if (nodep)
+		*nodep = node;
+	else
+		pt_node_put(fs, node);
+	return 0;
+}
+
+int pt_do_lookup(struct pt_fs *fs, struct pt_node *parent, const char *name,
+		 struct fuse_entry_out *e)
+{
+	int fd;
+
+	/* The server refuses these already; ".." at the root would leave
+	 * the share, so do not rely on it. */
+	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		return -EINVAL;
+	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return pt_entry_from_fd(fs, parent, fd, e, NULL);
+}
+
+int pt_op_lookup(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		 const char *name, struct fuse_entry_out *e)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *dir = pt_node_get(fs, parent);
+	int ret;
+
+	if (!dir)
+		return -ENOENT;
+	ret = pt_do_lookup(fs, dir, name, e);
+	pt_node_put(fs, dir);
+	return ret;
+}
+
+void pt_op_forget(void *vfs, uint64_t nodeid, uint64_t nlookup)
+{
+	pt_node_forget(vfs, nodeid, nlookup);
+}
+
+static int reply_attr(struct pt_fs *fs, int fd, struct fuse_attr_out *out)
+{
+	struct stat st;
+	int ret = pt_stat_fd(fd, &st, NULL);
+
+	if (ret)
+		return ret;
+	memset(out, 0, sizeof(*out));
+	pt_fill_attr(&st, &out->attr);
+	pt_fill_timeout(fs, &out->attr_valid, &out->attr_valid_nsec);
+	return 0;
+}
+
+int pt_op_getattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		  const struct fuse_getattr_in *in, struct fuse_attr_out *out)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *node;
+	struct pt_handle *h;
+	int ret;
+
+	if (in && (in->getattr_flags & FUSE_GETATTR_FH)) {
+		h = pt_handle_get_node(fs, in->fh, nodeid);
+		if (!h)
+			return -EBADF;
+		ret = reply_attr(fs, h->fd, out);
+		pt_handle_put(fs, h);
+		return ret;
+	}
+	node = pt_node_get(fs, nodeid);
+	if (!node)
+		return -ENOENT;
+	ret = reply_attr(fs, node->fd, out);
+	pt_node_put(fs, node);
+	return ret;
+}
+
+static int set_times(struct pt_fs *fs, struct pt_node *node,
+		     const struct fuse_setattr_in *in)
+{
+	struct timespec ts[2] = {
+		{ .tv_nsec = UTIME_OMIT },
+		{ .tv_nsec = UTIME_OMIT },
+	};
+	struct pt_fdname n;
+
+	if (in->valid & FATTR_ATIME_NOW) {
+		ts[0].tv_nsec = UTIME_NOW;
+	} else if (in->valid & FATTR_ATIME) {
+		if (in->atimensec >= 1000000000 || in->atime > INT64_MAX)
+			return -EINVAL;
+		ts[0].tv_sec = in->atime;
+		ts[0].tv_nsec = in->atimensec;
+	}
+	if (in->valid & FATTR_MTIME_NOW) {
+		ts[1].tv_nsec = UTIME_NOW;
+	} else if (in->valid & FATTR_MTIME) {
+		if (in->mtimensec >= 1000000000 || in->mtime > INT64_MAX)
+			return -EINVAL;
+		ts[1].tv_sec = in->mtime;
+		ts[1].tv_nsec = in->mtimensec;
+	}
+	/* Linux 5.8+ takes AT_EMPTY_PATH on an O_PATH fd, symlinks too. */
+	if (utimensat(node->fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ==
+	    0)
+		return 0;
+	if (errno != EINVAL || S_ISLNK(node->type))
+		return -errno;
+	/* Older kernels: through the magic link (not for symlinks, which
+	 * the link would follow). */
+	pt_fdname(&n, node->fd);
+	if (utimensat(fs->proc_self_fd, n.s, ts, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static int set_size(struct pt_fs *fs, struct pt_node *node, struct pt_handle *h,
+		    const struct fuse_setattr_in *in, bool fsetid_dropped)
+{
+	bool dropped = false;
+	int fd;
+	int ret;
+
+	if (in->size > INT64_MAX)
+		return -EFBIG;
+	if (h) {
+		fd = h->fd;
+	} else {
+		if (S_ISDIR(node->type))
+			return -EISDIR;
+		if (!S_ISREG(node->type))
+			return -EINVAL;
+		fd = pt_node_open(fs, node, O_WRONLY);
+		if (fd < 0)
+			return fd;
+	}
+	/* killpriv_v2: the client asks the host to clear set-ID bits as
+	 * for an unprivileged local truncate. */
+	ret = 0;
+	if ((in->valid & FATTR_KILL_SUIDGID) && !fsetid_dropped)
+		ret = pt_cap_fsetid_drop(&dropped);
+	if (!ret && ftruncate(fd, (off_t)in->size) < 0)
+		ret = -errno;
+	pt_cap_fsetid_restore(dropped);
+	if (!h)
+		close(fd);
+	return ret;
+}
+
+int pt_op_setattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		  const struct fuse_setattr_in *in, struct fuse_attr_out *out)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_handle *h = NULL;
+	struct pt_node *node;
+	struct pt_cred cred;
+	struct pt_fdname n;
+	uint32_t valid = in->valid;
+	int ret;
+
+	node = pt_node_get(fs, nodeid);
+	if (!node)
+		return -ENOENT;
+	if (valid & FATTR_FH) {
+		h = pt_handle_get_node(fs, in->fh, nodeid);
+		if (!h) {
+			ret = -EBADF;
+			goto out_node;
+		}
+	}
+	ret = pt_cred_enter(ctx, &cred);
+	if (ret)
+		goto out_handle;
+
+	if (valid & FATTR_MODE) {
+		mode_t mode = in->mode & 07777;
+
+		if (h) {
+			ret = fchmod(h->fd, mode);
+		} else if (S_ISLNK(node->type)) {
+			errno = EOPNOTSUPP; /* as the host's lchmod */
+			ret = -1;
+		} else {
+			pt_fdname(&n, node->fd);
+			ret = fchmodat(fs->proc_self_fd, n.s, mode, 0);
+		}
+		if (ret < 0) {
+			ret = -errno;
+			goto out_cred;
+		}
+	}
+	if (valid & (FATTR_UID | FATTR_GID)) {
+		uid_t uid = (valid & FATTR_UID) ? in->uid : (uid_t)-1;
+		gid_t gid = (valid & FATTR_GID) ? in->gid : (gid_t)-1;
+
+		if (fchownat(node->fd, "", uid, gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			ret = -errno;
+			goto out_cred;
+		}
+	}
+	if (valid & FATTR_SIZE) {
+		ret = set_size(fs, node, h, in, cred.cap_dropped);
+		if (ret)
+			goto out_cred;
+	}
+	if (valid &
+	    (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)) {
+		ret = set_times(fs, node, in);
+		if (ret)
+			goto out_cred;
+	}
+	/* FATTR_CTIME: the host sets ctime itself; FATTR_LOCKOWNER: unused. */
+	ret = 0;
+out_cred:
+	pt_cred_leave(&cred);
+	if (!ret)
+		ret = reply_attr(fs, node->fd, out);
+out_handle:
+	pt_handle_put(fs, h);
+out_node:
+	pt_node_put(fs, node);
+	return ret;
+}
+
+ssize_t pt_op_readlink(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		       char *buf, size_t size)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *node = pt_node_get(fs, nodeid);
+	ssize_t len;
+
+	if (!node)
+		return -ENOENT;
+	len = readlinkat(node->fd, "", buf, size);
+	if (len < 0)
+		len = -errno;
+	pt_node_put(fs, node);
+	return len;
+}
+
+/* The shape of every creating request: enter the requester's identity,
+ * make the object, leave, then look the name up for the reply. */
+enum make_kind { MAKE_NOD, MAKE_DIR, MAKE_SYMLINK };
+
+static int make_node(struct pt_fs *fs, const struct fuse_ctx *ctx,
+		     uint64_t parent, const char *name, enum make_kind kind,
+		     mode_t mode, dev_t rdev, const char *target,
+		     struct fuse_entry_out *e)
+{
+	struct pt_node *dir = pt_node_get(fs, parent);
+	struct pt_cred cred;
+	int ret;
+
+	if (!dir)
+		return -ENOENT;
+	ret = pt_cred_enter(ctx, &cred);
+	if (ret)
+		goto out_dir;
+	switch (kind) {
+	case MAKE_NOD:
+		ret = mknodat(dir->fd, name, mode, rdev);
+		break;
+	case MAKE_DIR:
+		ret = mkdirat(dir->fd, name, mode);
+		break;
+	case MAKE_SYMLINK:
+		ret = symlinkat(target, dir->fd, name);
+		break;
+	}
+	if (ret < 0)
+		ret = -errno;
+	pt_cred_leave(&cred);
+	if (!ret)
+		ret = pt_do_lookup(fs, dir, name, e);
+out_dir:
+	pt_node_put(fs, dir);
+	return ret;
+}
+
+int pt_op_symlink(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		  const char *name, const char *target,
+		  struct fuse_entry_out *e)
+{
+	return make_node(vfs, ctx, parent, name, MAKE_SYMLINK, 0, 0, target, e);
+}
+
+int pt_op_mknod(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		const char *name, const struct fuse_mknod_in *in,
+		struct fuse_entry_out *e)
+{
+	/* in->mode is already masked by the client's umask (we never ask
+	 * for FUSE_DONT_MASK); in->rdev is the kernel's 32-bit encoding,
+	 * which is what mknodat() takes. */
+	return make_node(vfs, ctx, parent, name, MAKE_NOD, in->mode, in->rdev,
+			 NULL, e);
+}
+
+int pt_op_mkdir(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		const char *name, const struct fuse_mkdir_in *in,
+		struct fuse_entry_out *e)
+{
+	return make_node(vfs, ctx, parent, name, MAKE_DIR, in->mode, 0, NULL,
+			 e);
+}
+
+static int remove_name(struct pt_fs *fs, uint64_t parent, const char *name,
+		       int flags)
+{
+	struct pt_node *dir = pt_node_get(fs, parent);
+	int ret = 0;
+
+	if (!dir)
+		return -ENOENT;
+	if (unlinkat(dir->fd, name, flags) < 0)
+		ret = -errno;
+	pt_node_put(fs, dir);
+	return ret;
+}
+
+int pt_op_unlink(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		 const char *name)
+{
+	return remove_name(vfs, parent, name, 0);
+}
+
+int pt_op_rmdir(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		const char *name)
+{
+	return remove_name(vfs, parent, name, AT_REMOVEDIR);
+}
+
+int pt_op_rename(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		 const char *name, uint64_t newparent, const char *newname,
+		 uint32_t flags)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *olddir;
+	struct pt_node *newdir;
+	int ret = 0;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
+		return -EINVAL;
+	olddir = pt_node_get(fs, parent);
+	if (!olddir)
+		return -ENOENT;
+	newdir = pt_node_get(fs, newparent);
+	if (!newdir) {
+		ret = -ENOENT;
+		goto out_olddir;
+	}
+	if (renameat2(olddir->fd, name, newdir->fd, newname, flags) < 0)
+		ret = -errno;
+	pt_node_put(fs, newdir);
+out_olddir:
+	pt_node_put(fs, olddir);
+	return ret;
+}
+
+int pt_op_link(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+	       uint64_t newparent, const char *newname,
+	       struct fuse_entry_out *e)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *node;
+	struct pt_node *dir;
+	struct pt_cred cred;
+	struct pt_fdname n;
+	int ret;
+
+	node = pt_node_get(fs, nodeid);
+	if (!node)
+		return -ENOENT;
+	dir = pt_node_get(fs, newparent);
+	if (!dir) {
+		ret = -ENOENT;
+		goto out_node;
+	}
+	ret = pt_cred_enter(ctx, &cred);
+	if (ret)
+		goto out_dir;
+	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the magic link does not
+	 * (and links the object itself, even a symlink). */
+	ret = linkat(node->fd, "", dir->fd, newname, AT_EMPTY_PATH);
+	if (ret < 0 && errno == ENOENT) {
+		pt_fdname(&n, node->fd);
+		ret = linkat(fs->proc_self_fd, n.s, dir->fd, newname,
+			     AT_SYMLINK_FOLLOW);
+	}
+	if (ret < 0)
+		ret = -errno;
+	pt_cred_leave(&cred);
+	if (!ret)
+		ret = pt_do_lookup(fs, dir, newname, e);
+out_dir:
+	pt_node_put(fs, dir);
+out_node:
+	pt_node_put(fs, node);
+	return ret;
+}
+
+int pt_op_statfs(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		 struct fuse_kstatfs *st)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *node = pt_node_get(fs, nodeid);
+	struct statfs s;
+	int ret = 0;
+
+	if (!node)
+		return -ENOENT;
+	if (fstatfs(node->fd, &s) < 0) {
+		ret = -errno;
+		goto out_node;
+	}
+	memset(st, 0, sizeof(*st));
+	st->blocks = s.f_blocks;
+	st->bfree = s.f_bfree;
+	st->bavail = s.f_bavail;
+	st->files = s.f_files;
+	st->ffree = s.f_ffree;
+	st->bsize = s.f_bsize;
+	st->namelen = s.f_namelen;
+	st->frsize = s.f_frsize;
+out_node:
+	pt_node_put(fs, node);
+	return ret;
+}
+
+int pt_op_access(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		 uint32_t mask)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *node = pt_node_get(fs, nodeid);
+	struct stat st;
+	mode_t bits;
+	int ret;
+
+	if (!node)
+		return -ENOENT;
+	ret = pt_stat_fd(node->fd, &st, NULL);
+	pt_node_put(fs, node);
+	if (ret)
+		return ret;
+	mask &= R_OK | W_OK | X_OK;
+	if (ctx->uid == 0) {
+		/* Root may read and write anything, and execute what has
+		 * an execute bit somewhere (or search a directory). */
+		if ((mask & X_OK) && !S_ISDIR(st.st_mode) &&
+		    !(st.st_mode & 0111))
+			return -EACCES;
+		return 0;
+	}
+	if (ctx->uid == st.st_uid)
+		bits = (st.st_mode >> 6) & 7;
+	else if (ctx->gid == st.st_gid ||
+		 (ctx->has_supp_gid && ctx->supp_gid == st.st_gid))
+		bits = (st.st_mode >> 3) & 7;
+	else
+		bits = st.st_mode & 7;
+	return (mask & ~bits) ? -EACCES : 0;
+}

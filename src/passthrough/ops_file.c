@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Open files: OPEN, CREATE, TMPFILE, READ, WRITE, FLUSH, RELEASE, FSYNC,
+ * FALLOCATE, COPY_FILE_RANGE, LSEEK and SYNCFS.
+ *
+ * OPEN reopens the node's object through /proc/self/fd (pt_node_open) and
+ * stores the fd in a handle; CREATE and TMPFILE create the file under the
+ * requester's credentials and return both an entry and a handle. Every
+ * later request names the fh, which must belong to the request's nodeid.
+ * READ and WRITE move data with preadv/pwritev directly between the host
+ * file and the iovecs the server hands over (guest memory on virtio-fs),
+ * without a bounce buffer; all I/O is positional, so handles never depend
+ * on the fd's file position.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../util/iov.h"
+#include "ops_i.h"
+
+#define RW_IOV_STACK 64
+
+static void fill_open_out(struct pt_fs *fs, uint64_t fh, int flags,
+			  struct fuse_open_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->fh = fh;
+	out->open_flags = pt_open_out_flags(fs, flags);
+}
+
+/* Open @node with client flags; O_TRUNC with FUSE_OPEN_KILL_SUIDGID clears
+ * set-ID bits as an unprivileged local open would. */
+static int open_node(struct pt_fs *fs, struct pt_node *node, int flags,
+		     uint32_t open_flags)
+{
+	bool dropped = false;
+	int fd;
+
+	if ((flags & O_TRUNC) && (open_flags & FUSE_OPEN_KILL_SUIDGID)) {
+		fd = pt_cap_fsetid_drop(&dropped);
+		if (fd)
+			return fd;
+	}
+	fd = pt_node_open(fs, node, flags);
+	pt_cap_fsetid_restore(dropped);
+	return fd;
+}
+
+int pt_op_open(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+	       const struct fuse_open_in *in, struct fuse_open_out *out)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *node = pt_node_get(fs, nodeid);
+	uint64_t fh;
+	int flags;
+	int ret;
+	int fd;
+
+	if (!node)
+		return -ENOENT;
+	flags = pt_host_open_flags(fs, in->flags);
+	fd = open_node(fs, node, flags, in->open_flags);
+	if (fd < 0) {
+		pt_node_put(fs, node);
+		return fd;
+	}
+	/* The handle takes over fd and the node reference. */
+	fh = pt_handle_new(fs, node, fd, flags, false, &ret);
+	if (!fh)
+		return ret;
+	fill_open_out(fs, fh, flags, out);
+	return 0;
+}
+
+/* CREATE on a name that exists and the client did not ask O_EXCL: open it
+ * like OPEN, but only a regular file (never a FIFO or device someone
+ * planted under the name, never through a symlink). */
+static int create_existing(struct pt_fs *fs, struct pt_node *dir,
+			   const char *name, int flags, uint32_t open_flags,
+			   struct fuse_entry_out *e, struct pt_node **nodep)
+{
+	struct pt_node *node;
+	int pfd;
+	int ret;
+	int fd;
+
+	pfd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	ret = pt_entry_from_fd(fs, dir, pfd, e, &node);
+	if (ret)
+		return ret;
+	if (S_ISREG(node->type)) {
+		fd = open_node(fs, node, flags, open_flags);
+	} else if (S_ISDIR(node->type)) {
+		fd = -EISDIR;
+	} else if (S_ISLNK(node->type)) {
+		fd = -ELOOP;
+	} else {
+		fd = -EACCES;
+	}
+	if (fd < 0) {
+		uint64_t nodeid = node->nodeid;
+
+		pt_node_put(fs, node);
+		pt_node_forget(fs, nodeid, 1);
+		return fd;
+	}
+	*nodep = node;
+	return fd;
+}
+
+int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		 const char *name, const struct fuse_create_in *in,
+		 struct fuse_entry_out *e, struct fuse_open_out *out)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *node = NULL;
+	struct pt_node *dir;
+	struct pt_cred cred;
+	struct pt_fdname n;
+	uint64_t nodeid;
+	uint64_t fh;
+	int flags;
+	int ret;
+	int pfd;
+	int fd;
+
+	dir = pt_node_get(fs, parent);
+	if (!dir)
+		return -ENOENT;
+	flags = pt_host_open_flags(fs, in->flags);
+	ret = pt_cred_enter(ctx, &cred);
+	if (ret)
+		goto out_dir;
+	/* Always exclusive here, so an existing FIFO or device is never
+	 * opened by the create itself (see create_existing()). */
+	fd = openat(dir->fd, name,
+		    flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    in->mode & 07777);
+	ret = fd < 0 ? -errno : 0;
+	pt_cred_leave(&cred);
+
+	if (ret == -EEXIST && !(in->flags & O_EXCL)) {
+		fd = create_existing(fs, dir, name, flags, in->open_flags, e,
+				     &node);
+		if (fd < 0) {
+			ret = fd;
+			goto out_dir;
+		}
+	} else if (ret) {
+		goto out_dir;
+	} else {
+		/* The node of exactly the file just created. */
+		pt_fdname(&n, fd);
+		pfd = openat(fs->proc_self_fd, n.s, O_PATH | O_CLOEXEC);
+		if (pfd < 0) {
+			ret = -errno;
+			close(fd);
+			goto out_dir;
+		}
+		ret = pt_entry_from_fd(fs, dir, pfd, e, &node);
+		if (ret) {
+			close(fd);
+			goto out_dir;
+		}
+	}
+	nodeid = node->nodeid;
+	fh = pt_handle_new(fs, node, fd, flags, false, &ret);
+	if (!fh) {
+		pt_node_forget(fs, nodeid, 1);
+		goto out_dir;
+	}
+	fill_open_out(fs, fh, flags, out);
+	ret = 0;
+out_dir:
+	pt_node_put(fs, dir);
+	return ret;
+}
+
+int pt_op_tmpfile(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		  const struct fuse_create_in *in, struct fuse_entry_out *e,
+		  struct fuse_open_out *out)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *node;
+	struct pt_node *dir;
+	struct pt_cred cred;
+	struct pt_fdname n;
+	uint64_t nodeid;
+	uint64_t fh;
+	int flags;
+	int ret;
+	int pfd;
+	int fd;
+
+	dir = pt_node_get(fs, parent);
+	if (!dir)
+		return -ENOENT;
+	if (!S_ISDIR(dir->type)) {
+		ret = -ENOTDIR;
+		goto out_dir;
+	}
+	flags = pt_host_open_flags(fs, in->flags) & ~O_TMPFILE;
+	ret = pt_cred_enter(ctx, &cred);
+	if (ret)
+		goto out_dir;
+	pt_fdname(&n, dir->fd);
+	fd = openat(fs->proc_self_fd, n.s, flags | O_TMPFILE | O_CLOEXEC,
+		    in->mode & 07777);
+	ret = fd < 0 ? -errno : 0;
+	pt_cred_leave(&cred);
+	if (ret)
+		goto out_dir;
+	pt_fdname(&n, fd);
+	pfd = openat(fs->proc_self_fd, n.s, O_PATH | O_CLOEXEC);
+	if (pfd < 0) {
+		ret = -errno;
+		close(fd);
+		goto out_dir;
+	}
+	ret = pt_entry_from_fd(fs, dir, pfd, e, &node);
+	if (ret) {
+		close(fd);
+		goto out_dir;
+	}
+	nodeid = node->nodeid;
+	fh = pt_handle_new(fs, node, fd, flags, false, &ret);
+	if (!fh) {
+		pt_node_forget(fs, nodeid, 1);
+		goto out_dir;
+	}
+	fill_open_out(fs, fh, flags, out);
+	ret = 0;
+out_dir:
+	pt_node_put(fs, dir);
+	return ret;
+}
+
+/*
+ * Move @len bytes between @fd at @off and @iov (which holds at least
+ * @len), retrying short transfers until done, end of file or an error.
+ * Returns the bytes moved, or -errno if nothing was.
+ */
+static ssize_t rw_loop(int fd, const struct iovec *iov, int cnt, size_t len,
+		       off_t off, bool write)
+{
+	struct iovec stack[RW_IOV_STACK];
+	struct iovec *v = stack;
+	size_t done = 0;
+	ssize_t ret = 0;
+	int n;
+	int i = 0;
+
+	if (len == 0)
+		return 0;
+	if (cnt > RW_IOV_STACK) {
+		v = calloc(cnt, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+	}
+	/* A private copy we can advance; also trims it to exactly len. */
+	n = iov_slice(iov, cnt, 0, len, v, cnt);
+	if (n < 0) {
+		ret = -EINVAL;
+		goto out_free;
+	}
+	while (done < len && i < n) {
+		int c = n - i < IOV_MAX ? n - i : IOV_MAX;
+		ssize_t r;
+
+		r = write ? pwritev(fd, v + i, c, off + (off_t)done) :
+			    preadv(fd, v + i, c, off + (off_t)done);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (!done)
+				ret = -errno;
+			break;
+		}
+		if (r == 0)
+			break; /* end of file */
+		done += r;
+		while (r > 0 && i < n) {
+			if ((size_t)r >= v[i].iov_len) {
+				r -= v[i].iov_len;
+				i++;
+			} else {
+				v[i].iov_base = (char *)v[i].iov_base + r;
+				v[i].iov_len -= r;
+				r = 0;
+			}
+		}
+	}
+	if (done)
+		ret = done;
+out_free:
+	if (v != stack)
+		free(v);
+	return ret;
+}
+
+static size_t rw_len(uint32_t size, const struct iovec *iov, int iovcnt)
+{
+	size_t cap = iov_size(iov, iovcnt);
+
+	return size < cap ? size : cap;
+}
+
+ssize_t pt_op_read(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		   const struct fuse_read_in *in, const struct iovec *iov,
+		   int iovcnt)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_handle *h;
+	ssize_t ret;
+
+	if (in->offset > INT64_MAX)
+		return -EINVAL;
+	h = pt_handle_get_node(fs, in->fh, nodeid);
+	if (!h)
+		return -EBADF;
+	ret = rw_loop(h->fd, iov, iovcnt, rw_len(in->size, iov, iovcnt),
+		      (off_t)in->offset, false);
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+ssize_t pt_op_write(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		    const struct fuse_write_in *in, const struct iovec *iov,
+		    int iovcnt)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_handle *h;
+	bool dropped = false;
+	struct stat st;
+	ssize_t ret;
+
+	if (in->offset > INT64_MAX)
+		return -EINVAL;
+	h = pt_handle_get_node(fs, in->fh, nodeid);
+	if (!h)
+		return -EBADF;
+	/*
+	 * CVE-2022-0358 class: a write by anyone but root clears the
+	 * set-user/group-ID bits on the host exactly as a local write would,
+	 * which needs CAP_FSETID out of the way. Only worth the two capset
+	 * calls when such a bit is set.
+	 */
+	if ((in->write_flags & FUSE_WRITE_KILL_SUIDGID) ||
+	    (fs->killpriv_v1 && ctx->uid != 0)) {
+		if (fstat(h->fd, &st) == 0 &&
+		    (st.st_mode & (S_ISUID | S_ISGID))) {
+			ret = pt_cap_fsetid_drop(&dropped);
+			if (ret)
+				goto out_handle;
+		}
+	}
+	ret = rw_loop(h->fd, iov, iovcnt, rw_len(in->size, iov, iovcnt),
+		      (off_t)in->offset, true);
+	pt_cap_fsetid_restore(dropped);
+out_handle:
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_op_flush(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		const struct fuse_flush_in *in)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_handle *h = pt_handle_get_node(fs, in->fh, nodeid);
+	int ret = 0;
+	int fd;
+
+	if (!h)
+		return -EBADF;
+	/* What close(2) of the client's fd would report (NFS and friends
+	 * write back on close), without closing the handle itself. */
+	fd = dup(h->fd);
+	if (fd < 0)
+		ret = -errno;
+	else if (close(fd) < 0)
+		ret = -errno;
+	pt_plock_release_owner(fs, h->node, in->lock_owner);
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_op_release(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		  const struct fuse_release_in *in)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_handle *h = pt_handle_get_node(fs, in->fh, nodeid);
+
+	if (!h)
+		return -EBADF;
+	if (in->release_flags & FUSE_RELEASE_FLOCK_UNLOCK)
+		flock(h->fd, LOCK_UN);
+	pt_handle_put(fs, h);
+	return pt_handle_remove(fs, in->fh);
+}
+
+int pt_op_fsync(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		const struct fuse_fsync_in *in)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_handle *h = pt_handle_get_node(fs, in->fh, nodeid);
+	int ret;
+
+	if (!h)
+		return -EBADF;
+	if (in->fsync_flags & FUSE_FSYNC_FDATASYNC)
+		ret = fdatasync(h->fd);
+	else
+		ret = fsync(h->fd);
+	ret = ret < 0 ? -errno : 0;
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_op_fallocate(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		    const struct fuse_fallocate_in *in)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_handle *h;
+	int ret = 0;
+
+	if (in->offset > INT64_MAX || in->length > INT64_MAX)
+		return -EINVAL;
+	h = pt_handle_get_node(fs, in->fh, nodeid);
+	if (!h)
+		return -EBADF;
+	if (fallocate(h->fd, (int)in->mode, (off_t)in->offset,
+		      (off_t)in->length) < 0)
+		ret = -errno;
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+ssize_t pt_op_copy_file_range(void *vfs, const struct fuse_ctx *ctx,
+			      const struct fuse_copy_file_range_in *in,
+			      uint64_t nodeid_in)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_handle *hin;
+	struct pt_handle *hout;
+	loff_t off_in;
+	loff_t off_out;
+	ssize_t ret;
+
+	if (in->flags)
+		return -EINVAL;
+	if (in->off_in > INT64_MAX || in->off_out > INT64_MAX)
+		return -EINVAL;
+	hin = pt_handle_get_node(fs, in->fh_in, nodeid_in);
+	if (!hin)
+		return -EBADF;
+	hout = pt_handle_get_node(fs, in->fh_out, in->nodeid_out);
+	if (!hout) {
+		ret = -EBADF;
+		goto out_in;
+	}
+	off_in = (loff_t)in->off_in;
+	off_out = (loff_t)in->off_out;
+	ret = copy_file_range(hin->fd, &off_in, hout->fd, &off_out,
+			      in->len > SSIZE_MAX ? SSIZE_MAX : in->len, 0);
+	if (ret < 0)
+		ret = -errno;
+	pt_handle_put(fs, hout);
+out_in:
+	pt_handle_put(fs, hin);
+	return ret;
+}
+
+int pt_op_lseek(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		const struct fuse_lseek_in *in, uint64_t *offset)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_handle *h;
+	off_t off;
+	int ret = 0;
+
+	switch (in->whence) {
+	case SEEK_SET:
+	case SEEK_CUR:
+	case SEEK_END:
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	h = pt_handle_get_node(fs, in->fh, nodeid);
+	if (!h)
+		return -EBADF;
+	if (h->is_dir) {
+		/* The directory stream's position belongs to READDIR. */
+		ret = -EISDIR;
+		goto out_handle;
+	}
+	/* Moves the shared file position: harmless, all I/O is positional
+	 * and directories have their own handles. */
+	off = lseek(h->fd, (off_t)in->offset, (int)in->whence);
+	if (off < 0)
+		ret = -errno;
+	else
+		*offset = (uint64_t)off;
+out_handle:
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_op_syncfs(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid)
+{
+	struct pt_fs *fs = vfs;
+	struct pt_node *node = pt_node_get(fs, nodeid);
+	struct pt_node *target;
+	int ret = 0;
+	int fd;
+
+	if (!node)
+		return -ENOENT;
+	/* The client sends SYNCFS for each (sub)mount root; any other node
+	 * syncs the share's file system. */
+	target = S_ISDIR(node->type) ? node : fs->root;
+	fd = pt_node_open(fs, target, O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		ret = fd;
+		goto out_node;
+	}
+	if (syncfs(fd) < 0)
+		ret = -errno;
+	close(fd);
+out_node:
+	pt_node_put(fs, node);
+	return ret;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Shared by passthrough.c and the operation files ops_entry.c, ops_file.c
+ * and ops_dir.c only: the entries they put into pt_ops and the helpers
+ * they have in common.
+ */
+#ifndef VFSD_PASSTHROUGH_OPS_I_H
+#define VFSD_PASSTHROUGH_OPS_I_H
+
+#include "passthrough_i.h"
+
+/* passthrough.c */
+
+/* "N" for fd N, the name of its magic link under fs->proc_self_fd. */
+struct pt_fdname {
+	char s[16];
+};
+void pt_fdname(struct pt_fdname *n, int fd);
+/* statx of an O_PATH (or any) fd, not following a final symlink. */
+int pt_stat_fd(int fd, struct stat *st, uint64_t *mnt_id);
+void pt_fill_attr(const struct stat *st, struct fuse_attr *attr);
+void pt_fill_timeout(const struct pt_fs *fs, uint64_t *sec, uint32_t *nsec);
+/* FOPEN_* flags for a file handle opened with host flags @flags. */
+uint32_t pt_open_out_flags(const struct pt_fs *fs, int flags);
+/* Host open flags for a client's OPEN/CREATE flags. */
+int pt_host_open_flags(const struct pt_fs *fs, uint32_t flags);
+/* Allocate a handle for @fd on @node; takes over @fd and the caller's
+ * reference on @node (both released on failure). Returns fh or 0. */
+uint64_t pt_handle_new(struct pt_fs *fs, struct pt_node *node, int fd,
+		       int flags, bool is_dir, int *err);
+
+/* ops_entry.c */
+
+/* Look @name up in @parent: a new lookup reference on its node and @e
+ * filled. Returns 0 or -errno. */
+int pt_do_lookup(struct pt_fs *fs, struct pt_node *parent, const char *name,
+		 struct fuse_entry_out *e);
+/* Fill @e for an object already held as the O_PATH fd @fd (consumed). */
+int pt_entry_from_fd(struct pt_fs *fs, struct pt_node *parent, int fd,
+		     struct fuse_entry_out *e, struct pt_node **nodep);
+
+int pt_op_lookup(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		 const char *name, struct fuse_entry_out *e);
+void pt_op_forget(void *vfs, uint64_t nodeid, uint64_t nlookup);
+int pt_op_getattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		  const struct fuse_getattr_in *in, struct fuse_attr_out *out);
+int pt_op_setattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		  const struct fuse_setattr_in *in, struct fuse_attr_out *out);
+ssize_t pt_op_readlink(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		       char *buf, size_t size);
+int pt_op_symlink(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		  const char *name, const char *target,
+		  struct fuse_entry_out *e);
+int pt_op_mknod(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		const char *name, const struct fuse_mknod_in *in,
+		struct fuse_entry_out *e);
+int pt_op_mkdir(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		const char *name, const struct fuse_mkdir_in *in,
+		struct fuse_entry_out *e);
+int pt_op_unlink(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		 const char *name);
+int pt_op_rmdir(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		const char *name);
+int pt_op_rename(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		 const char *name, uint64_t newparent, const char *newname,
+		 uint32_t flags);
+int pt_op_link(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+	       uint64_t newparent, const char *newname,
+	       struct fuse_entry_out *e);
+int pt_op_statfs(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		 struct fuse_kstatfs *st);
+int pt_op_access(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		 uint32_t mask);
+
+/* ops_file.c */
+int pt_op_open(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+	       const struct fuse_open_in *in, struct fuse_open_out *out);
+int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		 const char *name, const struct fuse_create_in *in,
+		 struct fuse_entry_out *e, struct fuse_open_out *out);
+int pt_op_tmpfile(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
+		  const struct fuse_create_in *in, struct fuse_entry_out *e,
+		  struct fuse_open_out *out);
+ssize_t pt_op_read(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		   const struct fuse_read_in *in, const struct iovec *iov,
+		   int iovcnt);
+ssize_t pt_op_write(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		    const struct fuse_write_in *in, const struct iovec *iov,
+		    int iovcnt);
+int pt_op_flush(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		const struct fuse_flush_in *in);
+int pt_op_release(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		  const struct fuse_release_in *in);
+int pt_op_fsync(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		const struct fuse_fsync_in *in);
+int pt_op_fallocate(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		    const struct fuse_fallocate_in *in);
+ssize_t pt_op_copy_file_range(void *vfs, const struct fuse_ctx *ctx,
+			      const struct fuse_copy_file_range_in *in,
+			      uint64_t nodeid_in);
+int pt_op_lseek(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		const struct fuse_lseek_in *in, uint64_t *offset);
+int pt_op_syncfs(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid);
+
+/* ops_dir.c */
+int pt_op_opendir(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		  const struct fuse_open_in *in, struct fuse_open_out *out);
+int pt_op_readdir(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		  const struct fuse_read_in *in, struct fuse_dirbuf *db);
+int pt_op_releasedir(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		     const struct fuse_release_in *in);
+int pt_op_fsyncdir(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		   const struct fuse_fsync_in *in);
+
+#endif /* VFSD_PASSTHROUGH_OPS_I_H */

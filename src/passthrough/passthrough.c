@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The passthrough file system: setup, the operations table, INIT and
+ * DESTROY, and the helpers the operation files share.
+ *
+ * A request arrives through pt_ops from the FUSE server, already decoded
+ * and with names validated. The entry turns the nodeid (and fh) into
+ * referenced nodes and handles (inode.c, handle.c), performs one or two
+ * *at() syscalls relative to their fds, under the requester's credentials
+ * where the host must see them (cred.c), and fills the reply structure.
+ * Reopening an object for I/O goes through /proc/self/fd (pt_node_open),
+ * which only ever opens regular files and directories.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "../log/log.h"
+#include "ops_i.h"
+
+void pt_fdname(struct pt_fdname *n, int fd)
+{
+	snprintf(n->s, sizeof(n->s), "%d", fd);
+}
+
+int pt_stat_fd(int fd, struct stat *st, uint64_t *mnt_id)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+		  STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	st->st_ino = stx.stx_ino;
+	st->st_mode = stx.stx_mode;
+	st->st_nlink = stx.stx_nlink;
+	st->st_uid = stx.stx_uid;
+	st->st_gid = stx.stx_gid;
+	st->st_rdev = makedev(stx.stx_rdev_major, stx.stx_rdev_minor);
+	st->st_size = stx.stx_size;
+	st->st_blksize = stx.stx_blksize;
+	st->st_blocks = stx.stx_blocks;
+	st->st_atim.tv_sec = stx.stx_atime.tv_sec;
+	st->st_atim.tv_nsec = stx.stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = stx.stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = stx.stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = stx.stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = stx.stx_ctime.tv_nsec;
+	if (mnt_id)
+		*mnt_id = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
+	return 0;
+}
+
+void pt_fill_attr(const struct stat *st, struct fuse_attr *attr)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->ino = st->st_ino;
+	attr->size = st->st_size;
+	attr->blocks = st->st_blocks;
+	attr->atime = st->st_atim.tv_sec;
+	attr->mtime = st->st_mtim.tv_sec;
+	attr->ctime = st->st_ctim.tv_sec;
+	attr->atimensec = st->st_atim.tv_nsec;
+	attr->mtimensec = st->st_mtim.tv_nsec;
+	attr->ctimensec = st->st_ctim.tv_nsec;
+	attr->mode = st->st_mode;
+	attr->nlink = st->st_nlink;
+	attr->uid = st->st_uid;
+	attr->gid = st->st_gid;
+	attr->rdev = st->st_rdev;
+	attr->blksize = st->st_blksize;
+}
+
+void pt_fill_timeout(const struct pt_fs *fs, uint64_t *sec, uint32_t *nsec)
+{
+	*sec = (uint64_t)fs->timeout;
+	*nsec = (uint32_t)((fs->timeout - (double)*sec) * 1e9);
+}
+
+uint32_t pt_open_out_flags(const struct pt_fs *fs, int flags)
+{
+	uint32_t f = 0;
+
+	switch (fs->opts.cache) {
+	case PT_CACHE_NEVER:
+	case PT_CACHE_METADATA:
+		f |= FOPEN_DIRECT_IO;
+		break;
+	case PT_CACHE_AUTO:
+		break;
+	case PT_CACHE_ALWAYS:
+		f |= FOPEN_KEEP_CACHE;
+		break;
+	}
+	if (flags & O_DIRECT)
+		f |= FOPEN_DIRECT_IO;
+	return f;
+}
+
+int pt_host_open_flags(const struct pt_fs *fs, uint32_t in_flags)
+{
+	int flags = (int)in_flags;
+
+	/* Creation is CREATE's business; no controlling terminals. */
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY);
+	if (!fs->opts.allow_direct_io)
+		flags &= ~O_DIRECT;
+	/*
+	 * With the writeback cache the client kernel writes back pages of a
+	 * write-only file and reads around partial pages, and it computes
+	 * append offsets itself.
+	 */
+	if (fs->writeback) {
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	return flags;
+}
+
+int pt_node_open(struct pt_fs *fs, struct pt_node *node, int flags)
+{
+	struct pt_fdname n;
+	int fd;
+
+	/* CVE-2020-35517 class: never open devices, FIFOs or sockets. */
+	if (!S_ISREG(node->type) && !S_ISDIR(node->type))
+		return -EBADF;
+	/* O_NOFOLLOW would refuse the magic link itself; O_PATH, O_CREAT
+	 * and O_TMPFILE have no place in a reopen. */
+	flags &= ~(O_NOFOLLOW | O_PATH | O_CREAT | O_EXCL |
+		   (O_TMPFILE & ~O_DIRECTORY));
+	flags |= O_CLOEXEC;
+	pt_fdname(&n, node->fd);
+	fd = openat(fs->proc_self_fd, n.s, flags);
+	return fd < 0 ? -errno : fd;
+}
+
+uint64_t pt_handle_new(struct pt_fs *fs, struct pt_node *node, int fd,
+		       int flags, bool is_dir, int *err)
+{
+	struct pt_handle *h = calloc(1, sizeof(*h));
+	uint64_t fh;
+
+	if (!h) {
+		*err = -ENOMEM;
+		goto out_close;
+	}
+	if (pthread_mutex_init(&h->dir_mutex, NULL)) {
+		free(h);
+		*err = -ENOMEM;
+		goto out_close;
+	}
+	h->fd = fd;
+	h->node = node;
+	h->open_flags = flags;
+	h->is_dir = is_dir;
+	fh = pt_handle_add(fs, h, err);
+	if (!fh) {
+		/* Not in the table: undo by hand (fd and node ref). */
+		pthread_mutex_destroy(&h->dir_mutex);
+		free(h);
+		goto out_close;
+	}
+	return fh;
+
+out_close:
+	close(fd);
+	pt_node_put(fs, node);
+	return 0;
+}
+
+/* --- INIT and DESTROY --- */
+
+static void pt_init(void *vfs, uint64_t offered, uint64_t *want,
+		    uint32_t *max_write)
+{
+	struct pt_fs *fs = vfs;
+	uint64_t w = *want;
+	bool rdplus;
+
+	w |= FUSE_ATOMIC_O_TRUNC | FUSE_CREATE_SUPP_GROUP;
+	if (fs->opts.writeback)
+		w |= FUSE_WRITEBACK_CACHE;
+	else
+		w &= ~(uint64_t)FUSE_WRITEBACK_CACHE;
+	if (fs->opts.killpriv_v2)
+		w |= FUSE_HANDLE_KILLPRIV_V2;
+	else
+		w &= ~(uint64_t)FUSE_HANDLE_KILLPRIV_V2;
+	if (fs->opts.announce_submounts)
+		w |= FUSE_SUBMOUNTS;
+	if (fs->opts.readdirplus < 0)
+		rdplus = fs->opts.cache != PT_CACHE_NEVER;
+	else
+		rdplus = fs->opts.readdirplus != 0;
+	if (rdplus)
+		w |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
+	else
+		w &= ~(uint64_t)(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
+	/* The locks (ops_lock.c) and xattrs (ops_xattr.c) decide their own
+	 * bits; the server keeps what it chose for them in *want. */
+	w &= offered;
+	*want = w;
+
+	fs->writeback = w & FUSE_WRITEBACK_CACHE;
+	fs->killpriv_v1 = w & FUSE_HANDLE_KILLPRIV;
+	fs->killpriv_v2 = w & FUSE_HANDLE_KILLPRIV_V2;
+}
+
+static void pt_destroy(void *vfs)
+{
+	struct pt_fs *fs = vfs;
+
+	pt_handles_clear(fs);
+	pt_nodes_clear(fs);
+}
+
+const struct fuse_fs_ops pt_ops = {
+	.init = pt_init,
+	.destroy = pt_destroy,
+	.lookup = pt_op_lookup,
+	.forget = pt_op_forget,
+	.getattr = pt_op_getattr,
+	.setattr = pt_op_setattr,
+	.readlink = pt_op_readlink,
+	.symlink = pt_op_symlink,
+	.mknod = pt_op_mknod,
+	.mkdir = pt_op_mkdir,
+	.unlink = pt_op_unlink,
+	.rmdir = pt_op_rmdir,
+	.rename = pt_op_rename,
+	.link = pt_op_link,
+	.open = pt_op_open,
+	.read = pt_op_read,
+	.write = pt_op_write,
+	.statfs = pt_op_statfs,
+	.release = pt_op_release,
+	.fsync = pt_op_fsync,
+	.setxattr = pt_setxattr,
+	.getxattr = pt_getxattr,
+	.listxattr = pt_listxattr,
+	.removexattr = pt_removexattr,
+	.flush = pt_op_flush,
+	.opendir = pt_op_opendir,
+	.readdir = pt_op_readdir,
+	.releasedir = pt_op_releasedir,
+	.fsyncdir = pt_op_fsyncdir,
+	.getlk = pt_getlk,
+	.setlk = pt_setlk,
+	.access = pt_op_access,
+	.create = pt_op_create,
+	.fallocate = pt_op_fallocate,
+	.copy_file_range = pt_op_copy_file_range,
+	.lseek = pt_op_lseek,
+	.syncfs = pt_op_syncfs,
+	.tmpfile = pt_op_tmpfile,
+};
+
+/* --- setup --- */
+
+static double cache_timeout(enum pt_cache cache)
+{
+	switch (cache) {
+	case PT_CACHE_NEVER:
+		return 0.0;
+	case PT_CACHE_AUTO:
+		return 1.0;
+	case PT_CACHE_METADATA:
+	case PT_CACHE_ALWAYS:
+		break;
+	}
+	return 86400.0;
+}
+
+int pt_new(const struct pt_options *opts, struct pt_fs **out, const char **msg)
+{
+	struct pt_fs *fs;
+	struct pt_node *root;
+	struct stat st;
+	uint64_t mnt_id;
+	const char *dummy;
+	int fd;
+	int ret;
+
+	if (!msg)
+		msg = &dummy;
+	if (!opts->source) {
+		*msg = "no shared directory given";
+		return -EINVAL;
+	}
+	fs = calloc(1, sizeof(*fs));
+	if (!fs) {
+		*msg = "out of memory";
+		return -ENOMEM;
+	}
+	fs->opts = *opts;
+	fs->opts.source = strdup(opts->source);
+	if (!fs->opts.source) {
+		free(fs);
+		*msg = "out of memory";
+		return -ENOMEM;
+	}
+	fs->proc_self_fd = -1;
+	fs->timeout = cache_timeout(opts->cache);
+
+	fs->proc_self_fd =
+		open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fs->proc_self_fd < 0) {
+		ret = -errno;
+		*msg = "open /proc/self/fd";
+		goto out_free;
+	}
+	ret = pt_nodes_new(&fs->nodes);
+	if (ret) {
+		*msg = "node table";
+		goto out_proc;
+	}
+	ret = pt_handles_new(&fs->handles);
+	if (ret) {
+		*msg = "handle table";
+		goto out_nodes;
+	}
+	/* The operator's path, not the guest's: following links is fine. */
+	fd = open(opts->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		*msg = "open the shared directory";
+		goto out_handles;
+	}
+	ret = pt_stat_fd(fd, &st, &mnt_id);
+	if (ret) {
+		close(fd);
+		*msg = "stat the shared directory";
+		goto out_handles;
+	}
+	root = pt_node_add(fs, fd, &st, mnt_id, &ret);
+	if (!root) {
+		*msg = "root node";
+		goto out_handles;
+	}
+	if (root->nodeid != FUSE_ROOT_ID) {
+		ret = -EINVAL; /* NEVER: the table starts empty */
+		*msg = "root node id";
+		goto out_handles;
+	}
+	fs->root = root;
+	pt_node_put(fs, root); /* keeps its lookup reference forever */
+	*out = fs;
+	return 0;
+
+out_handles:
+	pt_handles_free(fs->handles);
+out_nodes:
+	pt_nodes_free(fs->nodes);
+out_proc:
+	close(fs->proc_self_fd);
+out_free:
+	free((char *)fs->opts.source);
+	free(fs);
+	return ret;
+}
+
+void pt_free(struct pt_fs *fs)
+{
+	if (!fs)
+		return;
+	pt_handles_clear(fs);
+	pt_handles_free(fs->handles);
+	pt_nodes_free(fs->nodes);
+	close(fs->proc_self_fd);
+	free((char *)fs->opts.source);
+	free(fs);
+}

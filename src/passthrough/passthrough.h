@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The passthrough file system: serves the FUSE operations table
+ * (src/fuse/fuse_fs.h) by acting on a host directory. Every host object is
+ * held by an O_PATH fd and every operation is an *at() call relative to one;
+ * no path is ever built from a guest-supplied name.
+ */
+#ifndef VFSD_PASSTHROUGH_H
+#define VFSD_PASSTHROUGH_H
+
+#include <stdbool.h>
+
+#include "../fuse/fuse_fs.h"
+
+enum pt_cache {
+	PT_CACHE_NEVER, /* no attr/entry caching, FOPEN_DIRECT_IO */
+	PT_CACHE_METADATA, /* 1 day attr/entry timeouts, FOPEN_DIRECT_IO */
+	PT_CACHE_AUTO, /* 1 s timeouts */
+	PT_CACHE_ALWAYS, /* 1 day timeouts, FOPEN_KEEP_CACHE, FOPEN_CACHE_DIR */
+};
+
+struct pt_options {
+	const char *source; /* the shared directory (opened by pt_new) */
+	enum pt_cache cache;
+	bool xattr;
+	bool writeback; /* offer FUSE_WRITEBACK_CACHE */
+	bool allow_direct_io; /* pass O_DIRECT through; otherwise drop it */
+	int readdirplus; /* -1: automatic (off with cache never), 0, 1 */
+	bool killpriv_v2; /* negotiate FUSE_HANDLE_KILLPRIV_V2 */
+	bool announce_submounts;
+};
+
+struct pt_fs;
+
+/*
+ * Open the shared directory and prepare the tables. Returns 0 or -errno;
+ * on failure @msg (if not NULL) points to a static description of the step
+ * that failed.
+ */
+int pt_new(const struct pt_options *opts, struct pt_fs **out, const char **msg);
+void pt_free(struct pt_fs *fs);
+
+/* The operations table to hand to fuse_session_new() with the pt_fs. */
+extern const struct fuse_fs_ops pt_ops;
+
+/*
+ * Process-wide preparation done once before serving, while still
+ * single-threaded: drop supplementary groups, set umask 0, keep capabilities
+ * across fsuid changes. Returns 0 or -errno with @msg set.
+ */
+int pt_process_init(const char **msg);
+
+#endif /* VFSD_PASSTHROUGH_H */

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Passthrough internals shared by the files of src/passthrough/ only.
+ *
+ * Nodes: every host object the client knows is a struct pt_node holding an
+ * O_PATH|O_NOFOLLOW fd, keyed by (st_dev, st_ino, mount id) so that hard
+ * links share one node. A node's nodeid is its slot in the node table; the
+ * slot's generation grows each time it is reused, so (nodeid, generation)
+ * never repeats. A node lives while the client holds lookup references
+ * (nlookup) or a request is using it (refs).
+ *
+ * Handles: every OPEN/OPENDIR/CREATE result is a struct pt_handle in the
+ * handle table; fh encodes slot and generation so a forged or stale fh is
+ * refused with EBADF.
+ */
+#ifndef VFSD_PASSTHROUGH_I_H
+#define VFSD_PASSTHROUGH_I_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "passthrough.h"
+
+struct pt_plock; /* ops_lock.c: one OFD-lock fd per (node, lock owner) */
+
+struct pt_node {
+	int fd; /* O_PATH|O_NOFOLLOW; immutable */
+	uint64_t dev; /* key, immutable */
+	uint64_t ino;
+	uint64_t mnt_id;
+	mode_t type; /* S_IFMT bits; immutable */
+	uint64_t nodeid; /* immutable */
+	uint64_t generation; /* immutable */
+	uint64_t nlookup; /* protected by the node table lock */
+	uint64_t refs; /* protected by the node table lock */
+	pthread_mutex_t plock_mutex;
+	struct pt_plock *plocks; /* protected by ->plock_mutex */
+};
+
+struct pt_handle {
+	int fd; /* opened for I/O (or a directory fd); immutable */
+	struct pt_node *node; /* holds a ref; immutable */
+	int open_flags; /* host open flags used; immutable */
+	bool is_dir;
+	pthread_mutex_t dir_mutex; /* serialises lseek+getdents on fd */
+	/* directory stream state, protected by ->dir_mutex */
+	char *dir_buf;
+	size_t dir_len; /* valid bytes in dir_buf */
+	size_t dir_pos; /* next entry in dir_buf */
+	uint64_t dir_off; /* offset of the entry at dir_pos */
+	uint64_t refs; /* protected by the handle table lock (handle.c) */
+};
+
+/* Node table: nodeid -> node, (dev, ino, mnt_id) -> node. */
+struct pt_nodes;
+/* Handle table: fh -> handle. */
+struct pt_handles;
+
+struct pt_fs {
+	struct pt_options opts; /* source copied */
+	int proc_self_fd; /* O_PATH fd of /proc/self/fd, for reopening */
+	struct pt_node *root; /* nodeid FUSE_ROOT_ID, never forgotten */
+	struct pt_nodes *nodes;
+	struct pt_handles *handles;
+	double timeout; /* entry/attr validity in seconds, from opts.cache */
+	/* Negotiated at INIT (see ->init): */
+	bool killpriv_v1;
+	bool killpriv_v2;
+	bool writeback;
+};
+
+/* --- node table (inode.c) --- */
+
+int pt_nodes_new(struct pt_nodes **out);
+void pt_nodes_free(struct pt_nodes *t);
+
+/* The node for @nodeid with one in-flight reference, or NULL when the id
+ * is unknown (the caller answers -ENOENT, or -EBADF for handles). */
+struct pt_node *pt_node_get(struct pt_fs *fs, uint64_t nodeid);
+void pt_node_put(struct pt_fs *fs, struct pt_node *node);
+
+/*
+ * Find or add the node for the object @fd (O_PATH, owned by the call: kept
+ * or closed) described by @st and @mnt_id, and take one lookup reference
+ * on it. Returns the node (with one in-flight reference as pt_node_get) or
+ * NULL with -errno in *err.
+ */
+struct pt_node *pt_node_add(struct pt_fs *fs, int fd, const struct stat *st,
+			    uint64_t mnt_id, int *err);
+/* Drop @nlookup lookup references (FORGET); unknown ids are ignored. */
+void pt_node_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup);
+/* Drop every node but the root (DESTROY, re-INIT). */
+void pt_nodes_clear(struct pt_fs *fs);
+
+/* --- handle table (handle.c) --- */
+
+int pt_handles_new(struct pt_handles **out);
+void pt_handles_free(struct pt_handles *t);
+/* Insert @h (owned by the table from now on); returns its fh or 0 with
+ * -errno in *err. */
+uint64_t pt_handle_add(struct pt_fs *fs, struct pt_handle *h, int *err);
+/* The handle for @fh with a reference, or NULL (-EBADF). */
+struct pt_handle *pt_handle_get(struct pt_fs *fs, uint64_t fh);
+void pt_handle_put(struct pt_fs *fs, struct pt_handle *h);
+/* Remove @fh from the table (RELEASE); the handle is freed (fd closed)
+ * when the last reference goes. Returns 0 or -EBADF. */
+int pt_handle_remove(struct pt_fs *fs, uint64_t fh);
+/* Remove every handle (DESTROY). */
+void pt_handles_clear(struct pt_fs *fs);
+/* As pt_handle_get(), but NULL also when the handle was not opened on
+ * @nodeid (a client naming another node's fh gets -EBADF). */
+struct pt_handle *pt_handle_get_node(struct pt_fs *fs, uint64_t fh,
+				     uint64_t nodeid);
+
+/* --- credentials (cred.c) --- */
+
+/*
+ * The requester's identity for an operation that creates or changes an
+ * object: fsuid/fsgid of the thread set to the requester's, the thread's
+ * supplementary groups set to the one group the client sent (or none),
+ * and CAP_FSETID dropped unless the requester is root, so that the host
+ * kernel applies its own set-user/group-ID rules exactly as for a local
+ * caller. pt_cred_enter() returns 0 or -errno; pt_cred_leave() restores
+ * the daemon's identity and must always be called after a successful
+ * enter.
+ */
+struct pt_cred {
+	bool changed;
+	bool groups_changed;
+	bool cap_dropped;
+	uint32_t old_fsuid; /* the daemon's, restored by pt_cred_leave() */
+	uint32_t old_fsgid;
+};
+int pt_cred_enter(const struct fuse_ctx *ctx, struct pt_cred *saved);
+void pt_cred_leave(struct pt_cred *saved);
+/* Drop / restore only CAP_FSETID on this thread (for a WRITE or truncate
+ * that must clear set-user/group-ID bits). */
+int pt_cap_fsetid_drop(bool *dropped);
+void pt_cap_fsetid_restore(bool dropped);
+
+/* --- helpers (passthrough.c) --- */
+
+/* Reopen @node's object with @flags (never O_PATH) through
+ * /proc/self/fd. Refuses objects that are not regular files or
+ * directories (-EBADF): the daemon never opens devices, FIFOs or sockets.
+ * Returns the fd or -errno. */
+int pt_node_open(struct pt_fs *fs, struct pt_node *node, int flags);
+
+/* --- operations in their own files --- */
+
+/* ops_xattr.c */
+int pt_setxattr(void *fs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		const char *name, const void *value, size_t size,
+		uint32_t flags, uint32_t setxattr_flags);
+ssize_t pt_getxattr(void *fs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		    const char *name, void *buf, size_t size);
+ssize_t pt_listxattr(void *fs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		     char *buf, size_t size);
+int pt_removexattr(void *fs, const struct fuse_ctx *ctx, uint64_t nodeid,
+		   const char *name);
+
+/* ops_lock.c */
+int pt_getlk(void *fs, const struct fuse_ctx *ctx, uint64_t nodeid,
+	     const struct fuse_lk_in *in, struct fuse_file_lock *out);
+int pt_setlk(void *fs, const struct fuse_ctx *ctx, uint64_t nodeid,
+	     const struct fuse_lk_in *in, bool sleep);
+/* Release the POSIX locks of @owner on @node (FLUSH, RELEASE with
+ * FUSE_RELEASE_FLOCK_UNLOCK is handled by closing the handle fd). */
+void pt_plock_release_owner(struct pt_fs *fs, struct pt_node *node,
+			    uint64_t owner);
+/* Free every lock-owner fd of @node (node teardown). */
+void pt_plock_free_all(struct pt_node *node);
+
+#endif /* VFSD_PASSTHROUGH_I_H */

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Unit tests for the command line (src/config/config.c).
+ *
+ * Flow: each test builds an argv, runs config_parse() with its help and
+ * error streams captured in memory, then checks the result, the parsed
+ * settings and the one-line message on errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "log/log.h"
+
+#define MAX_ARGS 32
+
+struct run {
+	struct config cfg;
+	enum config_result res;
+	char *out;
+	char *err;
+};
+
+/* Parse the NULL-terminated arguments after "vfsd" into @r. */
+static enum config_result parse_args(struct run *r, const char *first, ...)
+{
+	char *argv[MAX_ARGS + 2];
+	size_t out_len, err_len;
+	FILE *out, *err;
+	const char *a;
+	int argc = 0;
+	va_list ap;
+
+	argv[argc++] = (char *)"vfsd";
+	va_start(ap, first);
+	for (a = first; a; a = va_arg(ap, const char *)) {
+		assert_true(argc <= MAX_ARGS);
+		argv[argc++] = (char *)a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+
+	out = open_memstream(&r->out, &out_len);
+	err = open_memstream(&r->err, &err_len);
+	assert_non_null(out);
+	assert_non_null(err);
+	r->res = config_parse(&r->cfg, argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	return r->res;
+}
+
+static void run_free(struct run *r)
+{
+	config_free(&r->cfg);
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The run failed with exactly one line on err containing @needle. */
+static void assert_error(struct run *r, const char *needle)
+{
+	size_t len = strlen(r->err);
+
+	assert_int_equal(r->res, CONFIG_ERROR);
+	assert_true(len > 0);
+	assert_int_equal(r->err[len - 1], '\n');
+	assert_ptr_equal(strchr(r->err, '\n'), r->err + len - 1);
+	assert_int_equal(strncmp(r->err, "vfsd: ", 6), 0);
+	if (!strstr(r->err, needle))
+		fail_msg("error '%s' lacks '%s'", r->err, needle);
+	assert_string_equal(r->out, "");
+	/* On error nothing is left to free. */
+	assert_null(r->cfg.shared_dir);
+	assert_null(r->cfg.mount_point);
+}
+
+static void assert_ok(struct run *r)
+{
+	if (r->res != CONFIG_OK)
+		fail_msg("parse failed: %s", r->err);
+	assert_string_equal(r->err, "");
+	assert_string_equal(r->out, "");
+}
+
+#define BASE "--shared-dir", "/srv/share", "--mount", "/mnt/m"
+
+static void test_defaults(void **state)
+{
+	struct run r;
+
+	parse_args(&r, BASE, NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.shared_dir, "/srv/share");
+	assert_string_equal(r.cfg.mount_point, "/mnt/m");
+	assert_int_equal(r.cfg.cache, CONFIG_CACHE_AUTO);
+	assert_false(r.cfg.xattr);
+	assert_false(r.cfg.writeback);
+	assert_false(r.cfg.allow_direct_io);
+	assert_int_equal(r.cfg.readdirplus, CONFIG_AUTO);
+	assert_false(r.cfg.announce_submounts);
+	assert_false(r.cfg.killpriv_v2);
+	assert_int_equal(r.cfg.threads, 0);
+	assert_int_equal(r.cfg.log_level, LOG_LEVEL_INFO);
+	assert_false(r.cfg.syslog);
+	assert_false(r.cfg.want_help);
+	assert_false(r.cfg.want_version);
+	run_free(&r);
+}
+
+static void test_equals_form(void **state)
+{
+	struct run r;
+
+	parse_args(&r, "--shared-dir=/a", "--mount=/b", "--cache=never",
+		   "--thread-pool-size=8", "--log-level=trace", NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.shared_dir, "/a");
+	assert_string_equal(r.cfg.mount_point, "/b");
+	assert_int_equal(r.cfg.cache, CONFIG_CACHE_NEVER);
+	assert_int_equal(r.cfg.threads, 8);
+	assert_int_equal(r.cfg.log_level, LOG_LEVEL_TRACE);
+	run_free(&r);
+}
+
+static void test_cache_values(void **state)
+{
+	static const struct {
+		const char *arg;
+		enum config_cache cache;
+	} cases[] = {
+		{ "never", CONFIG_CACHE_NEVER },
+		{ "metadata", CONFIG_CACHE_METADATA },
+		{ "auto", CONFIG_CACHE_AUTO },
+		{ "always", CONFIG_CACHE_ALWAYS },
+	};
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_args(&r, BASE, "--cache", cases[i].arg, NULL);
+		assert_ok(&r);
+		assert_int_equal(r.cfg.cache, cases[i].cache);
+		assert_string_equal(config_cache_name(r.cfg.cache),
+				    cases[i].arg);
+		run_free(&r);
+	}
+}
+
+static void test_flags(void **state)
+{
+	struct run r;
+
+	parse_args(&r, BASE, "--xattr", "--writeback", "--allow-direct-io",
+		   "--readdirplus", "--killpriv-v2", "--announce-submounts",
+		   "--syslog", "-f", NULL);
+	assert_ok(&r);
+	assert_true(r.cfg.xattr);
+	assert_true(r.cfg.writeback);
+	assert_true(r.cfg.allow_direct_io);
+	assert_int_equal(r.cfg.readdirplus, CONFIG_ON);
+	assert_true(r.cfg.killpriv_v2);
+	assert_true(r.cfg.announce_submounts);
+	assert_true(r.cfg.syslog);
+	run_free(&r);
+
+	parse_args(&r, BASE, "--no-xattr", "--no-readdirplus",
+		   "--no-killpriv-v2", NULL);
+	assert_ok(&r);
+	assert_false(r.cfg.xattr);
+	assert_int_equal(r.cfg.readdirplus, CONFIG_OFF);
+	assert_false(r.cfg.killpriv_v2);
+	run_free(&r);
+}
+
+static void test_log_levels(void **state)
+{
+	static const struct {
+		const char *arg;
+		int level;
+	} cases[] = {
+		{ "error", LOG_LEVEL_ERROR }, { "warn", LOG_LEVEL_WARN },
+		{ "info", LOG_LEVEL_INFO },   { "debug", LOG_LEVEL_DEBUG },
+		{ "trace", LOG_LEVEL_TRACE }, { "off", LOG_LEVEL_OFF },
+	};
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_args(&r, BASE, "--log-level", cases[i].arg, NULL);
+		assert_ok(&r);
+		assert_int_equal(r.cfg.log_level, cases[i].level);
+		run_free(&r);
+	}
+	parse_args(&r, BASE, "-d", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.log_level, LOG_LEVEL_DEBUG);
+	run_free(&r);
+
+	parse_args(&r, BASE, "--debug", "--log-level", "debug", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.log_level, LOG_LEVEL_DEBUG);
+	run_free(&r);
+
+	/* Clustered short flags. */
+	parse_args(&r, BASE, "-fd", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.log_level, LOG_LEVEL_DEBUG);
+	run_free(&r);
+}
+
+static void test_legacy_basic(void **state)
+{
+	struct run r;
+
+	parse_args(&r, "-o", "source=/srv/old,cache=none,xattr", "--mount",
+		   "/m", NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.shared_dir, "/srv/old");
+	assert_int_equal(r.cfg.cache, CONFIG_CACHE_NEVER);
+	assert_true(r.cfg.xattr);
+	run_free(&r);
+
+	/* Attached form and repeated -o. */
+	parse_args(&r, "-osource=/x", "-ocache=always", "-o", "writeback",
+		   "--mount", "/m", NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.shared_dir, "/x");
+	assert_int_equal(r.cfg.cache, CONFIG_CACHE_ALWAYS);
+	assert_true(r.cfg.writeback);
+	run_free(&r);
+
+	parse_args(&r, "-o", "source=/x,cache=auto", "--mount", "/m", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.cache, CONFIG_CACHE_AUTO);
+	run_free(&r);
+
+	/* A backslash escapes a comma inside a path. */
+	parse_args(&r, "-o", "source=/a\\,b,xattr", "--mount", "/m", NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.shared_dir, "/a,b");
+	assert_true(r.cfg.xattr);
+	run_free(&r);
+}
+
+static void test_legacy_flags(void **state)
+{
+	struct run r;
+
+	parse_args(&r, BASE, "-o",
+		   "xattr,writeback,allow_direct_io,readdirplus,killpriv_v2,"
+		   "announce_submounts",
+		   NULL);
+	assert_ok(&r);
+	assert_true(r.cfg.xattr);
+	assert_true(r.cfg.writeback);
+	assert_true(r.cfg.allow_direct_io);
+	assert_int_equal(r.cfg.readdirplus, CONFIG_ON);
+	assert_true(r.cfg.killpriv_v2);
+	assert_true(r.cfg.announce_submounts);
+	run_free(&r);
+
+	parse_args(&r, BASE, "-o",
+		   "no_xattr,no_writeback,no_allow_direct_io,no_readdirplus,"
+		   "no_killpriv_v2",
+		   NULL);
+	assert_ok(&r);
+	assert_false(r.cfg.xattr);
+	assert_false(r.cfg.writeback);
+	assert_false(r.cfg.allow_direct_io);
+	assert_int_equal(r.cfg.readdirplus, CONFIG_OFF);
+	assert_false(r.cfg.killpriv_v2);
+	run_free(&r);
+
+	/* Accepted for compatibility, no effect. */
+	parse_args(&r, BASE, "-o",
+		   "flock,no_flock,posix_lock,no_posix_lock,timeout=1.5", NULL);
+	assert_ok(&r);
+	run_free(&r);
+}
+
+static void test_legacy_log_level(void **state)
+{
+	static const struct {
+		const char *arg;
+		int level;
+	} cases[] = {
+		{ "log_level=debug", LOG_LEVEL_DEBUG },
+		{ "log_level=info", LOG_LEVEL_INFO },
+		{ "log_level=warn", LOG_LEVEL_WARN },
+		{ "log_level=err", LOG_LEVEL_ERROR },
+	};
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_args(&r, BASE, "-o", cases[i].arg, NULL);
+		assert_ok(&r);
+		assert_int_equal(r.cfg.log_level, cases[i].level);
+		run_free(&r);
+	}
+}
+
+static void test_same_value_twice(void **state)
+{
+	struct run r;
+
+	parse_args(&r, BASE, "-o", "source=/srv/share", "--xattr", "-o",
+		   "xattr", "--cache", "never", "-o", "cache=none", NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.shared_dir, "/srv/share");
+	run_free(&r);
+}
+
+static void test_help(void **state)
+{
+	static const char *const options[] = {
+		"--shared-dir",
+		"--mount",
+		"--cache",
+		"--xattr",
+		"--no-xattr",
+		"--writeback",
+		"--allow-direct-io",
+		"--readdirplus",
+		"--no-readdirplus",
+		"--killpriv-v2",
+		"--no-killpriv-v2",
+		"--announce-submounts",
+		"--thread-pool-size",
+		"--log-level",
+		"--syslog",
+		"--debug",
+		"-f",
+		"-o",
+		"--help",
+		"--version",
+		"source=",
+		"cache=",
+		"no_xattr",
+		"log_level=",
+		"timeout=",
+	};
+	struct run r;
+
+	/* Help wins over missing required options. */
+	assert_int_equal(parse_args(&r, "--help", NULL), CONFIG_EXIT_OK);
+	assert_true(r.cfg.want_help);
+	assert_string_equal(r.err, "");
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+		if (!strstr(r.out, options[i]))
+			fail_msg("help lacks %s", options[i]);
+	}
+	run_free(&r);
+
+	assert_int_equal(parse_args(&r, BASE, "-h", NULL), CONFIG_EXIT_OK);
+	assert_true(strlen(r.out) > 0);
+	run_free(&r);
+}
+
+static void test_version(void **state)
+{
+	struct run r;
+
+	assert_int_equal(parse_args(&r, "--version", NULL), CONFIG_EXIT_OK);
+	assert_true(r.cfg.want_version);
+	assert_string_equal(r.out, "vfsd " VFSD_VERSION "\n");
+	assert_string_equal(r.err, "");
+	run_free(&r);
+
+	assert_int_equal(parse_args(&r, "-V", NULL), CONFIG_EXIT_OK);
+	assert_string_equal(r.out, "vfsd " VFSD_VERSION "\n");
+	run_free(&r);
+}
+
+/* Each error case: arguments and a word the message must contain. */
+static const struct {
+	const char *args[8];
+	const char *needle;
+} error_cases[] = {
+	{ { BASE, "--foo" }, "unknown option '--foo'" },
+	{ { BASE, "--foo=bar" }, "unknown option '--foo'" },
+	{ { BASE, "-x" }, "unknown option '-x'" },
+	{ { BASE, "-o", "bogus" }, "unknown option '-o bogus'" },
+	{ { BASE, "-o", "xattr,bogus=1" }, "unknown option '-o bogus'" },
+	{ { BASE, "-o" }, "'-o' needs a value" },
+	{ { BASE, "-o", "" }, "'-o' needs a value" },
+	{ { BASE, "-o", "xattr,,writeback" }, "empty item" },
+	{ { BASE, "-o", "source" }, "'-o source' needs a value" },
+	{ { BASE, "-o", "cache" }, "'-o cache' needs a value" },
+	{ { BASE, "-o", "xattr=1" }, "'-o xattr' takes no value" },
+	{ { BASE, "-o", "readdirplus=1" }, "takes no value" },
+	{ { BASE, "-o", "flock=1" }, "takes no value" },
+	{ { BASE, "-o", "cache=bogus" }, "bad cache mode 'bogus'" },
+	{ { BASE, "-o", "log_level=loud" }, "bad log level 'loud'" },
+	{ { BASE, "-o", "timeout=soon" }, "bad value 'soon'" },
+	{ { BASE, "--cache" }, "'--cache' needs a value" },
+	{ { BASE, "--cache", "bogus" }, "bad cache mode 'bogus'" },
+	{ { BASE, "--cache=" }, "bad cache mode ''" },
+	{ { BASE, "--log-level", "loud" }, "bad log level 'loud'" },
+	{ { BASE, "--thread-pool-size", "-1" }, "bad thread count '-1'" },
+	{ { BASE, "--thread-pool-size", "x" }, "bad thread count 'x'" },
+	{ { BASE, "--thread-pool-size", "99999999999" }, "bad thread count" },
+	{ { BASE, "--thread-pool-size" }, "needs a value" },
+	{ { BASE, "--xattr=yes" }, "'--xattr' takes no value" },
+	{ { "--shared-dir", "--mount", "/m" }, "'--shared-dir' needs a value" },
+	{ { "--shared-dir=", "--mount", "/m" }, "non-empty value" },
+	{ { "--mount", "/m", "--shared-dir" }, "'--shared-dir' needs a value" },
+	{ { BASE, "stray" }, "unexpected argument 'stray'" },
+	{ { BASE, "-" }, "unexpected argument '-'" },
+	{ { BASE, "--", "x" }, "unexpected argument 'x'" },
+	{ { "--mount", "/m" }, "no shared directory" },
+	{ { "--shared-dir", "/s" }, "nothing to serve: give --mount" },
+	{ { BASE, "-o", "source=/other" }, "conflicts with '--shared-dir'" },
+	{ { BASE, "--shared-dir", "/other" }, "conflicts with" },
+	{ { BASE, "--mount", "/other" }, "conflicts with" },
+	{ { BASE, "--xattr", "--no-xattr" }, "'--no-xattr' conflicts" },
+	{ { BASE, "--xattr", "-o", "no_xattr" }, "'-o no_xattr' conflicts" },
+	{ { BASE, "--readdirplus", "--no-readdirplus" }, "conflicts" },
+	{ { BASE, "--killpriv-v2", "--no-killpriv-v2" }, "conflicts" },
+	{ { BASE, "--cache", "never", "-o", "cache=always" }, "conflicts" },
+	{ { BASE, "-d", "--log-level", "warn" }, "conflicts with '-d'" },
+	{ { BASE, "--thread-pool-size", "1", "--thread-pool-size=2" },
+	  "conflicts" },
+	/* Errors come before --help. */
+	{ { "--help", "--bogus" }, "unknown option '--bogus'" },
+};
+
+static void test_errors(void **state)
+{
+	for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]);
+	     i++) {
+		const char *const *a = error_cases[i].args;
+		struct run r;
+
+		parse_args(&r, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+			   NULL);
+		assert_error(&r, error_cases[i].needle);
+		run_free(&r);
+	}
+}
+
+/* Parsing twice in one process gives the same result (no global state). */
+static void test_parse_twice(void **state)
+{
+	struct run r;
+
+	for (int i = 0; i < 2; i++) {
+		parse_args(&r, "-o", "source=/s", "--mount", "/m", "-d", NULL);
+		assert_ok(&r);
+		assert_string_equal(r.cfg.shared_dir, "/s");
+		assert_int_equal(r.cfg.log_level, LOG_LEVEL_DEBUG);
+		run_free(&r);
+		parse_args(&r, BASE, "--bogus", NULL);
+		assert_error(&r, "--bogus");
+		run_free(&r);
+	}
+}
+
+/* A realistic Rust-virtiofsd command line and an old C one. */
+static void test_real_command_lines(void **state)
+{
+	struct run r;
+
+	parse_args(&r, "--shared-dir", "/srv/vm1", "--cache=auto",
+		   "--announce-submounts", "--thread-pool-size=0", "--xattr",
+		   "--log-level", "warn", "--mount", "/mnt/vm1", NULL);
+	assert_ok(&r);
+	assert_true(r.cfg.announce_submounts);
+	assert_int_equal(r.cfg.log_level, LOG_LEVEL_WARN);
+	run_free(&r);
+
+	parse_args(&r, "-o", "source=/srv/vm1,cache=always,xattr,flock",
+		   "--thread-pool-size=16", "-f", "-o", "log_level=debug",
+		   "--mount=/mnt/vm1", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.cache, CONFIG_CACHE_ALWAYS);
+	assert_int_equal(r.cfg.threads, 16);
+	assert_int_equal(r.cfg.log_level, LOG_LEVEL_DEBUG);
+	run_free(&r);
+}
+
+static void test_free_twice(void **state)
+{
+	struct run r;
+
+	parse_args(&r, BASE, NULL);
+	assert_ok(&r);
+	config_free(&r.cfg);
+	config_free(&r.cfg);
+	run_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_equals_form),
+		cmocka_unit_test(test_cache_values),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_log_levels),
+		cmocka_unit_test(test_legacy_basic),
+		cmocka_unit_test(test_legacy_flags),
+		cmocka_unit_test(test_legacy_log_level),
+		cmocka_unit_test(test_same_value_twice),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_parse_twice),
+		cmocka_unit_test(test_real_command_lines),
+		cmocka_unit_test(test_free_twice),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
