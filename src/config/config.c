@@ -305,6 +305,10 @@ static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 {
 	struct config *cfg = st->cfg;
 
+	/* Flags come with NULL; an option with a value never does, but an
+	 * empty string would still be refused by every setter below. */
+	if (!val)
+		val = "";
 	switch (id) {
 	case OPT_SHARED_DIR:
 		return set_string(st, SET_SHARED_DIR, &cfg->shared_dir, val,

@@ -15,7 +15,7 @@
 #ifndef FUSE_CREATE_SUPP_GROUP
 #define FUSE_CREATE_SUPP_GROUP (1ULL << 34)
 /* Request extension type carrying struct fuse_supp_groups. */
-#define FUSE_EXT_GROUPS 2
+#define FUSE_EXT_GROUPS 32 /* above FUSE_MAX_NR_SECCTX (31) */
 struct fuse_supp_groups {
 	uint32_t nr_groups;
 	uint32_t groups[];

@@ -198,6 +198,11 @@ static int set_size(struct pt_fs *fs, struct pt_node *node, struct pt_handle *h,
 	return ret;
 }
 
+/* The SETATTR bits that change something. */
+#define PT_FATTR_CHANGES                                                 \
+	(FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_SIZE | FATTR_ATIME | \
+	 FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)
+
 int pt_op_setattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 		  const struct fuse_setattr_in *in, struct fuse_attr_out *out)
 {
@@ -219,10 +224,12 @@ int pt_op_setattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 			goto out_node;
 		}
 	}
-	ret = pt_cred_enter(ctx, &cred);
-	if (ret)
-		goto out_handle;
-
+	/*
+	 * The mode is applied as the daemon: with default_permissions the
+	 * client has already dropped S_ISGID for a caller outside the file's
+	 * group, judging by the caller's full group list, which the daemon
+	 * does not have (only the requester's own gid).
+	 */
 	if (valid & FATTR_MODE) {
 		mode_t mode = in->mode & 07777;
 
@@ -237,9 +244,13 @@ int pt_op_setattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 		}
 		if (ret < 0) {
 			ret = -errno;
-			goto out_cred;
+			goto out_handle;
 		}
 	}
+	ret = pt_cred_enter(ctx, &cred);
+	if (ret)
+		goto out_handle;
+
 	if (valid & (FATTR_UID | FATTR_GID)) {
 		uid_t uid = (valid & FATTR_UID) ? in->uid : (uid_t)-1;
 		gid_t gid = (valid & FATTR_GID) ? in->gid : (gid_t)-1;
@@ -261,7 +272,20 @@ int pt_op_setattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 		if (ret)
 			goto out_cred;
 	}
-	/* FATTR_CTIME: the host sets ctime itself; FATTR_LOCKOWNER: unused. */
+	/*
+	 * With killpriv negotiated, the client turns the set-ID clearing of
+	 * chown(f, -1, -1) (and of an unprivileged write under killpriv v1)
+	 * into a SETATTR that changes nothing and leaves the clearing to us:
+	 * the same call on the host, as the requester, clears what the host
+	 * would. FATTR_CTIME: the host sets ctime itself.
+	 */
+	if (!(valid & PT_FATTR_CHANGES) && S_ISREG(node->type) &&
+	    (fs->killpriv_v1 || fs->killpriv_v2) &&
+	    fchownat(node->fd, "", (uid_t)-1, (gid_t)-1,
+		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		ret = -errno;
+		goto out_cred;
+	}
 	ret = 0;
 out_cred:
 	pt_cred_leave(&cred);
@@ -388,6 +412,7 @@ int pt_op_rename(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 	struct pt_fs *fs = vfs;
 	struct pt_node *olddir;
 	struct pt_node *newdir;
+	struct pt_cred cred;
 	int ret = 0;
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
@@ -400,8 +425,17 @@ int pt_op_rename(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 		ret = -ENOENT;
 		goto out_olddir;
 	}
+	/* A whiteout is a new object: it belongs to the requester. */
+	if (flags & RENAME_WHITEOUT) {
+		ret = pt_cred_enter(ctx, &cred);
+		if (ret)
+			goto out_newdir;
+	}
 	if (renameat2(olddir->fd, name, newdir->fd, newname, flags) < 0)
 		ret = -errno;
+	if (flags & RENAME_WHITEOUT)
+		pt_cred_leave(&cred);
+out_newdir:
 	pt_node_put(fs, newdir);
 out_olddir:
 	pt_node_put(fs, olddir);

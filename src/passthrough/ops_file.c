@@ -35,21 +35,38 @@ static void fill_open_out(struct pt_fs *fs, uint64_t fh, int flags,
 	out->open_flags = pt_open_out_flags(fs, flags);
 }
 
-/* Open @node with client flags; O_TRUNC with FUSE_OPEN_KILL_SUIDGID clears
- * set-ID bits as an unprivileged local open would. */
-static int open_node(struct pt_fs *fs, struct pt_node *node, int flags,
-		     uint32_t open_flags)
+/*
+ * Whether the client expects the daemon to clear set-user/group-ID bits for
+ * this request, as the host does for a caller without CAP_FSETID:
+ * killpriv v2 says so per request (@flag), killpriv v1 leaves it to the
+ * daemon for every caller but root.
+ */
+static bool must_kill_priv(const struct pt_fs *fs, const struct fuse_ctx *ctx,
+			   bool flag)
 {
-	bool dropped = false;
+	return flag || (fs->killpriv_v1 && ctx->uid != 0);
+}
+
+/* Open @node with client flags. An O_TRUNC that must clear set-ID bits
+ * runs as the requester, so the host applies its own rules. */
+static int open_node(struct pt_fs *fs, const struct fuse_ctx *ctx,
+		     struct pt_node *node, int flags, uint32_t open_flags)
+{
+	struct pt_cred cred;
+	bool as_caller;
 	int fd;
 
-	if ((flags & O_TRUNC) && (open_flags & FUSE_OPEN_KILL_SUIDGID)) {
-		fd = pt_cap_fsetid_drop(&dropped);
+	as_caller =
+		(flags & O_TRUNC) &&
+		must_kill_priv(fs, ctx, open_flags & FUSE_OPEN_KILL_SUIDGID);
+	if (as_caller) {
+		fd = pt_cred_enter(ctx, &cred);
 		if (fd)
 			return fd;
 	}
 	fd = pt_node_open(fs, node, flags);
-	pt_cap_fsetid_restore(dropped);
+	if (as_caller)
+		pt_cred_leave(&cred);
 	return fd;
 }
 
@@ -66,7 +83,7 @@ int pt_op_open(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	if (!node)
 		return -ENOENT;
 	flags = pt_host_open_flags(fs, in->flags);
-	fd = open_node(fs, node, flags, in->open_flags);
+	fd = open_node(fs, ctx, node, flags, in->open_flags);
 	if (fd < 0) {
 		pt_node_put(fs, node);
 		return fd;
@@ -82,9 +99,10 @@ int pt_op_open(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 /* CREATE on a name that exists and the client did not ask O_EXCL: open it
  * like OPEN, but only a regular file (never a FIFO or device someone
  * planted under the name, never through a symlink). */
-static int create_existing(struct pt_fs *fs, struct pt_node *dir,
-			   const char *name, int flags, uint32_t open_flags,
-			   struct fuse_entry_out *e, struct pt_node **nodep)
+static int create_existing(struct pt_fs *fs, const struct fuse_ctx *ctx,
+			   struct pt_node *dir, const char *name, int flags,
+			   uint32_t open_flags, struct fuse_entry_out *e,
+			   struct pt_node **nodep)
 {
 	struct pt_node *node;
 	int pfd;
@@ -98,7 +116,7 @@ static int create_existing(struct pt_fs *fs, struct pt_node *dir,
 	if (ret)
 		return ret;
 	if (S_ISREG(node->type)) {
-		fd = open_node(fs, node, flags, open_flags);
+		fd = open_node(fs, ctx, node, flags, open_flags);
 	} else if (S_ISDIR(node->type)) {
 		fd = -EISDIR;
 	} else if (S_ISLNK(node->type)) {
@@ -149,8 +167,8 @@ int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 	pt_cred_leave(&cred);
 
 	if (ret == -EEXIST && !(in->flags & O_EXCL)) {
-		fd = create_existing(fs, dir, name, flags, in->open_flags, e,
-				     &node);
+		fd = create_existing(fs, ctx, dir, name, flags, in->open_flags,
+				     e, &node);
 		if (fd < 0) {
 			ret = fd;
 			goto out_dir;
@@ -339,7 +357,8 @@ ssize_t pt_op_write(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 {
 	struct pt_fs *fs = vfs;
 	struct pt_handle *h;
-	bool dropped = false;
+	struct pt_cred cred;
+	bool as_caller = false;
 	struct stat st;
 	ssize_t ret;
 
@@ -349,23 +368,25 @@ ssize_t pt_op_write(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	if (!h)
 		return -EBADF;
 	/*
-	 * CVE-2022-0358 class: a write by anyone but root clears the
-	 * set-user/group-ID bits on the host exactly as a local write would,
-	 * which needs CAP_FSETID out of the way. Only worth the two capset
-	 * calls when such a bit is set.
+	 * CVE-2022-0358 class: a write that must clear the set-user/group-ID
+	 * bits runs as the requester (fsuid, fsgid, its group, no
+	 * CAP_FSETID), so the host clears exactly what it would for the
+	 * same local writer, including S_ISGID without group execute for a
+	 * writer outside the file's group. Only worth the credential
+	 * switch when such a bit is set.
 	 */
-	if ((in->write_flags & FUSE_WRITE_KILL_SUIDGID) ||
-	    (fs->killpriv_v1 && ctx->uid != 0)) {
-		if (fstat(h->fd, &st) == 0 &&
-		    (st.st_mode & (S_ISUID | S_ISGID))) {
-			ret = pt_cap_fsetid_drop(&dropped);
-			if (ret)
-				goto out_handle;
-		}
+	if (must_kill_priv(fs, ctx,
+			   in->write_flags & FUSE_WRITE_KILL_SUIDGID) &&
+	    fstat(h->fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID))) {
+		ret = pt_cred_enter(ctx, &cred);
+		if (ret)
+			goto out_handle;
+		as_caller = true;
 	}
 	ret = rw_loop(h->fd, iov, iovcnt, rw_len(in->size, iov, iovcnt),
 		      (off_t)in->offset, true);
-	pt_cap_fsetid_restore(dropped);
+	if (as_caller)
+		pt_cred_leave(&cred);
 out_handle:
 	pt_handle_put(fs, h);
 	return ret;

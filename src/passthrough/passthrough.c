@@ -310,8 +310,10 @@ int pt_new(const struct pt_options *opts, struct pt_fs **out, const char **msg)
 	fs->proc_self_fd = -1;
 	fs->timeout = cache_timeout(opts->cache);
 
-	fs->proc_self_fd =
-		open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* Set-up paths (ours and the operator's, never the guest's) are the
+	 * only ones resolved from the current directory. */
+	fs->proc_self_fd = openat(AT_FDCWD, "/proc/self/fd",
+				  O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fs->proc_self_fd < 0) {
 		ret = -errno;
 		*msg = "open /proc/self/fd";
@@ -328,7 +330,7 @@ int pt_new(const struct pt_options *opts, struct pt_fs **out, const char **msg)
 		goto out_nodes;
 	}
 	/* The operator's path, not the guest's: following links is fine. */
-	fd = open(opts->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(AT_FDCWD, opts->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		*msg = "open the shared directory";

@@ -545,11 +545,11 @@ int dev_fuse_serve(const struct dev_fuse_opts *opts,
 	}
 
 	ret = wait_for_workers(&df, sig_fd);
+	if (ret)
+		unmount_share(&df); /* so that no worker is left in read() */
 	join_workers(&df);
 	if (ret == 0)
 		log_info("unmounted %s", df.mnt);
-	else
-		unmount_share(&df);
 
 out_free_session:
 	fuse_session_free(df.se);

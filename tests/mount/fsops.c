@@ -536,6 +536,7 @@ static void sec_fallocate(void)
 	T("~COLLAPSE_RANGE past EOF",
 	  fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 1 << 20, 4096));
 	close(fd);
+	T("unlink fc", unlink("fc"));
 }
 
 static void sec_copy(void)

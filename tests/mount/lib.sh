@@ -12,6 +12,9 @@
 #                      wait (10 s at most) until $MNT is in mountinfo
 #   mt_stop            SIGTERM the daemon, require exit 0 and $MNT unmounted
 #   mt_fail MSG        print MSG (and the daemon's stderr) and exit 1
+#   mt_diff WHAT A B   compare two files, fail with the diff
+#   mt_diff_soft, mt_finish
+#                      the same, failing only at mt_finish
 #
 # The cleanup trap unmounts (umount, then umount -l), kills the daemon and
 # removes $T, whether the test passed, failed or was interrupted.
@@ -161,11 +164,23 @@ mt_check_alive() {
 
 # Compare two files; on difference show the diff and fail.
 mt_diff() {
+	mt_diff_soft "$@"
+	[[ $MT_SOFT_FAILURES == 0 ]] || mt_fail "see the differences above"
+}
+
+# As mt_diff, but only count the failure (see mt_finish): lets a test show
+# every independent difference before it fails.
+MT_SOFT_FAILURES=0
+mt_diff_soft() {
 	local what=$1 a=$2 b=$3
 	if ! diff -u "$a" "$b" >"$T/diff.out" 2>&1; then
-		echo "FAIL: $what differs (--- native, +++ mount):" >&2
+		echo "FAIL: $what differs (--- $a, +++ $b):" >&2
 		head -n 200 "$T/diff.out" >&2
-		mt_daemon_log
-		exit 1
+		MT_SOFT_FAILURES=$((MT_SOFT_FAILURES + 1))
 	fi
+}
+
+# Fail if any mt_diff_soft found a difference.
+mt_finish() {
+	[[ $MT_SOFT_FAILURES == 0 ]] || mt_fail "$MT_SOFT_FAILURES comparisons differ"
 }
