@@ -903,11 +903,80 @@ static void test_readdir_seek(void **state)
 	free(db);
 }
 
+/*
+ * --cache never|metadata|auto|always: entry/attr validity and open flags
+ * as the reference daemon's cache=none|auto|always; O_DIRECT passed only
+ * with allow_direct_io.
+ */
+static void test_cache_modes(void **state)
+{
+	static const struct {
+		enum pt_cache cache;
+		uint64_t valid;
+		uint32_t file_flags;
+		uint32_t dir_flags;
+	} modes[] = {
+		{ PT_CACHE_NEVER, 0, FOPEN_DIRECT_IO, 0 },
+		{ PT_CACHE_METADATA, 86400, FOPEN_DIRECT_IO, 0 },
+		{ PT_CACHE_AUTO, 1, 0, 0 },
+		{ PT_CACHE_ALWAYS, 86400, FOPEN_KEEP_CACHE,
+		  FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE },
+	};
+	struct env *env = *state;
+	struct fuse_ctx c = ctx_of(env, 0, 0);
+	struct fuse_open_in oi = { .flags = O_RDWR };
+	struct fuse_release_in ri = { 0 };
+	struct fuse_open_out oo;
+	struct fuse_entry_out e;
+	const char *msg;
+	uint64_t fh;
+
+	fh = create(env, &c, FUSE_ROOT_ID, "cached", 0644, &e);
+	release(env, e.nodeid, fh);
+	assert_int_equal(mkdirat(env->dfd, "cdir", 0755), 0);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		struct pt_options opts = {
+			.source = env->dir,
+			.cache = modes[i].cache,
+			.readdirplus = -1,
+		};
+		struct pt_fs *fs;
+
+		assert_int_equal(pt_new(&opts, &fs, &msg), 0);
+		assert_int_equal(
+			pt_ops.lookup(fs, &c, FUSE_ROOT_ID, "cached", &e), 0);
+		assert_int_equal(e.entry_valid, modes[i].valid);
+		assert_int_equal(e.attr_valid, modes[i].valid);
+		assert_int_equal(pt_ops.open(fs, &c, e.nodeid, &oi, &oo), 0);
+		assert_int_equal(oo.open_flags, modes[i].file_flags);
+		ri.fh = oo.fh;
+		assert_int_equal(pt_ops.release(fs, &c, e.nodeid, &ri), 0);
+		assert_int_equal(
+			pt_ops.lookup(fs, &c, FUSE_ROOT_ID, "cdir", &e), 0);
+		assert_int_equal(pt_ops.opendir(fs, &c, e.nodeid, &oi, &oo), 0);
+		assert_int_equal(oo.open_flags, modes[i].dir_flags);
+		ri.fh = oo.fh;
+		assert_int_equal(pt_ops.releasedir(fs, &c, e.nodeid, &ri), 0);
+		/* O_DIRECT is dropped unless allowed; allowed, it also
+		 * bypasses the client's page cache. */
+		assert_int_equal(pt_host_open_flags(fs, O_RDWR | O_DIRECT),
+				 O_RDWR);
+		fs->opts.allow_direct_io = true;
+		assert_int_equal(pt_host_open_flags(fs, O_RDWR | O_DIRECT),
+				 O_RDWR | O_DIRECT);
+		assert_true(pt_open_out_flags(fs, O_RDWR | O_DIRECT) &
+			    FOPEN_DIRECT_IO);
+		pt_ops.destroy(fs);
+		pt_free(fs);
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_init_flags),
+		T(test_cache_modes),
 		T(test_create_write_read),
 		T(test_mkdir_rename_unlink),
 		T(test_unlink_while_open),
