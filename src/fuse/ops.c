@@ -22,6 +22,12 @@
 
 static void bad(struct fuse_req *req, int err, const char *why)
 {
+	/* A name longer than NAME_MAX is an ordinary client request (the
+	 * Linux client allows up to 1024 bytes): answered, not logged. */
+	if (err == -ENAMETOOLONG) {
+		fuse_reply_err(req, err);
+		return;
+	}
 	log_ratelimited(LOG_LEVEL_WARN,
 			"fuse: malformed %s request (unique %llu): %s",
 			fuse_opcode_name(req->opcode),

@@ -434,7 +434,8 @@ void fuse_session_process(struct fuse_session *se, struct fuse_chan_req *creq)
 		goto out_unlock;
 	}
 	if (!d) {
-		log_ratelimited(LOG_LEVEL_WARN, "fuse: unknown opcode %u",
+		/* Newer clients try newer opcodes and fall back on ENOSYS. */
+		log_ratelimited(LOG_LEVEL_DEBUG, "fuse: unknown opcode %u",
 				h.opcode);
 		fuse_reply_err(&req, -ENOSYS);
 		goto out_unlock;
