@@ -42,6 +42,7 @@ static int check_dir(const char *what, const char *path)
 /* Everything a host mount needs, checked before anything is changed. */
 static int check_environment(const struct config *cfg)
 {
+	struct stat st;
 	int fd;
 
 	if (check_dir("shared directory", cfg->shared_dir))
@@ -58,6 +59,11 @@ static int check_environment(const struct config *cfg)
 		fprintf(stderr, "vfsd: cannot open /dev/fuse: %s%s\n",
 			strerror(errno),
 			errno == ENOENT ? " (is the fuse module loaded?)" : "");
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISCHR(st.st_mode)) {
+		fprintf(stderr, "vfsd: /dev/fuse is not the FUSE device\n");
+		close(fd);
 		return -1;
 	}
 	close(fd);
