@@ -11,11 +11,20 @@
  * took a request starts another one, up to a cap, so one slow request
  * never stalls the others.
  *
+ * Order: workers take turns to read (->read_lock), and a RELEASE or
+ * RELEASEDIR is processed before the next request is read. The client
+ * sends RELEASE without waiting when a file is closed; handled in
+ * parallel with the requests that follow, a flock() on another descriptor
+ * right after close() could still see the released file's lock.
+ *
  * Shutdown: the kernel aborts the connection when the mount goes away
- * (an outside "umount", or our own lazy unmount on SIGINT/SIGTERM/SIGHUP);
- * every read() then fails with ENODEV and the workers end. The main thread
- * sleeps in poll() on a signalfd and on an eventfd the workers poke as
- * they end, joins them and closes the device.
+ * (an outside "umount", or our own unmount on SIGINT/SIGTERM/SIGHUP);
+ * every read() then fails with ENODEV and the workers end. A busy mount
+ * is detached and keeps serving its open files for a grace period; after
+ * it, or on a second signal, vfsd aborts: the workers are woken with
+ * SIGUSR2 and end, and closing the device ends the connection. The main
+ * thread sleeps in poll() on a signalfd and on an eventfd the workers poke
+ * as they end, joins them and closes the device.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +53,10 @@
 #define DEV_FUSE_AUTO_MAX_THREADS 64u
 #define DEV_FUSE_HARD_MAX_THREADS 1024u
 #define FUSECTL_DIR "/sys/fs/fuse/connections"
+/* How long a detached (busy) mount keeps being served after a signal. */
+#define DEV_FUSE_GRACE_MS 3000
+/* How often stuck workers are woken while aborting. */
+#define DEV_FUSE_KICK_MS 10
 
 struct dev_fuse;
 
@@ -63,6 +76,9 @@ struct dev_fuse {
 	size_t bufsize;
 	unsigned int max_threads;
 	unsigned int conn_id; /* minor of the mount's st_dev; 0: unknown */
+
+	pthread_mutex_t read_lock; /* one reader at a time, see above */
+	atomic_bool aborting; /* workers stop at their next wake-up */
 
 	pthread_mutex_t lock;
 	struct worker *workers; /* [max_threads]; protected by ->lock */
@@ -156,6 +172,15 @@ static void worker_end(struct dev_fuse *df, int error)
 		log_error("waking the main thread: %s", strerror(errno));
 }
 
+/* RELEASE and RELEASEDIR are handled before the next request is read. */
+static bool is_release(const char *buf)
+{
+	struct fuse_in_header h;
+
+	memcpy(&h, buf, sizeof(h));
+	return h.opcode == FUSE_RELEASE || h.opcode == FUSE_RELEASEDIR;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *self = arg;
@@ -166,14 +191,25 @@ static void *worker_main(void *arg)
 		struct iovec in, out;
 		struct fuse_chan_req req;
 		int err, grow_ret;
+		bool ordered;
 		ssize_t n;
 
 		pthread_mutex_lock(&df->lock);
 		df->idle++;
 		pthread_mutex_unlock(&df->lock);
 
-		n = read(df->fd, self->inbuf, df->bufsize);
-		err = n < 0 ? errno : 0;
+		pthread_mutex_lock(&df->read_lock);
+		if (atomic_load(&df->aborting)) {
+			n = -1;
+			err = ESHUTDOWN;
+		} else {
+			n = read(df->fd, self->inbuf, df->bufsize);
+			err = n < 0 ? errno : 0;
+		}
+		ordered = n >= (ssize_t)sizeof(struct fuse_in_header) &&
+			  is_release(self->inbuf);
+		if (!ordered)
+			pthread_mutex_unlock(&df->read_lock);
 
 		pthread_mutex_lock(&df->lock);
 		df->idle--;
@@ -184,9 +220,10 @@ static void *worker_main(void *arg)
 
 		if (n < 0) {
 			/* ENOENT: the request was aborted before we took it. */
-			if (err == EINTR || err == EAGAIN || err == ENOENT)
+			if ((err == EINTR || err == EAGAIN || err == ENOENT) &&
+			    !atomic_load(&df->aborting))
 				continue;
-			if (err != ENODEV) {
+			if (err != ENODEV && err != EINTR && err != ESHUTDOWN) {
 				log_error("reading %s: %s", DEV_FUSE_PATH,
 					  strerror(err));
 				error = -err;
@@ -218,6 +255,8 @@ static void *worker_main(void *arg)
 			.out_cnt = 1,
 		};
 		fuse_session_process(df->se, &req);
+		if (ordered)
+			pthread_mutex_unlock(&df->read_lock);
 	}
 	worker_end(df, error);
 	return NULL;
@@ -281,28 +320,45 @@ out_free_real:
 	return id;
 }
 
-/* Second signal: cut the connection so blocked users and workers end. */
+/*
+ * Cut the connection so that blocked users and workers end: through
+ * fusectl where it is mounted; in any case the workers are told to stop
+ * and woken (wait_for_workers keeps kicking them), and closing the device
+ * once they have ended aborts the connection.
+ */
 static void abort_conn(struct dev_fuse *df)
 {
 	char path[64];
 	int fd;
 
-	if (!df->conn_id) {
-		log_warn("cannot abort the connection: its number is unknown");
+	atomic_store(&df->aborting, true);
+	if (!df->conn_id)
 		return;
-	}
 	snprintf(path, sizeof(path), FUSECTL_DIR "/%u/abort", df->conn_id);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_warn(
-			"cannot abort the connection (%s: %s); is fusectl mounted on " FUSECTL_DIR
-			"?",
-			path, strerror(errno));
+	if (fd < 0)
 		return;
-	}
 	if (write(fd, "1", 1) < 0)
 		log_warn("aborting the connection: %s", strerror(errno));
 	close(fd);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wake every worker still running out of a blocking read() or request. */
+static void kick_workers(struct dev_fuse *df)
+{
+	pthread_mutex_lock(&df->lock);
+	/* Threads are joined only after all ended, so every id is valid. */
+	for (unsigned int i = 0; i < df->nthreads; i++)
+		pthread_kill(df->workers[i].thread, SIGUSR2);
+	pthread_mutex_unlock(&df->lock);
 }
 
 /*
@@ -310,18 +366,19 @@ static void abort_conn(struct dev_fuse *df)
  * the tree at once and the kernel ends the connection (workers see ENODEV)
  * when its last user lets go.
  */
-static void unmount_share(struct dev_fuse *df)
+static bool unmount_share(struct dev_fuse *df)
 {
 	if (umount2(df->mnt, 0) == 0)
-		return;
+		return false;
 	if (errno == EBUSY && umount2(df->mnt, MNT_DETACH) == 0) {
 		log_info(
-			"%s is busy: detached; serving its open files until they are closed (signal again to abort)",
-			df->mnt);
-		return;
+			"%s is busy: detached; serving its open files for %d s (signal again to abort now)",
+			df->mnt, DEV_FUSE_GRACE_MS / 1000);
+		return true;
 	}
 	if (errno != EINVAL && errno != ENOENT)
 		log_warn("unmounting %s: %s", df->mnt, strerror(errno));
+	return false;
 }
 
 /*
@@ -333,14 +390,15 @@ static int wait_for_workers(struct dev_fuse *df, int sig_fd)
 {
 	unsigned int signals = 0;
 	bool unmounted = false;
+	int64_t deadline = -1; /* a detached mount: when to abort, in ms */
 
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = df->done_fd, .events = POLLIN },
 		};
-		bool all_ended;
-		int error;
+		bool all_ended, aborting = atomic_load(&df->aborting);
+		int error, timeout, n;
 
 		pthread_mutex_lock(&df->lock);
 		all_ended = df->ended == df->nthreads;
@@ -351,14 +409,32 @@ static int wait_for_workers(struct dev_fuse *df, int sig_fd)
 		if (error && !unmounted) {
 			/* A worker failed: take the mount down, stop all. */
 			unmount_share(df);
+			abort_conn(df);
 			unmounted = true;
 		}
+		if (aborting) {
+			kick_workers(df);
+			timeout = DEV_FUSE_KICK_MS;
+		} else if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
 
-		if (poll(pfd, 2, -1) < 0) {
+			timeout = left > 0 ? (int)left : 0;
+		} else {
+			timeout = -1;
+		}
+
+		n = poll(pfd, 2, timeout);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
 			return -errno;
+		}
+		if (n == 0 && !aborting) {
+			log_warn("%s still busy: aborting the connection",
+				 df->mnt);
+			abort_conn(df);
+			continue;
 		}
 		if (pfd[1].revents & POLLIN) {
 			uint64_t cnt;
@@ -376,7 +452,8 @@ static int wait_for_workers(struct dev_fuse *df, int sig_fd)
 			if (signals == 1) {
 				log_info("%s: unmounting %s",
 					 strsignal((int)si.ssi_signo), df->mnt);
-				unmount_share(df);
+				if (unmount_share(df))
+					deadline = now_ms() + DEV_FUSE_GRACE_MS;
 				unmounted = true;
 			} else {
 				log_warn("%s again: aborting the connection",
@@ -494,6 +571,7 @@ int dev_fuse_serve(const struct dev_fuse_opts *opts,
 	if (df.max_threads > DEV_FUSE_HARD_MAX_THREADS)
 		df.max_threads = DEV_FUSE_HARD_MAX_THREADS;
 	pthread_mutex_init(&df.lock, NULL);
+	pthread_mutex_init(&df.read_lock, NULL);
 	df.workers = calloc(df.max_threads, sizeof(*df.workers));
 	if (!df.workers) {
 		log_error("out of memory");
@@ -565,5 +643,6 @@ out_restore_mask:
 	free(df.workers);
 out_destroy_lock:
 	pthread_mutex_destroy(&df.lock);
+	pthread_mutex_destroy(&df.read_lock);
 	return ret;
 }
