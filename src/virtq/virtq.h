@@ -46,6 +46,7 @@ struct virtq {
 	uint16_t used_idx; /* next used entry to fill */
 	uint16_t signalled_used; /* used_idx at the last notification */
 	bool signalled_used_valid;
+	bool no_notify; /* virtq_set_notification(false) in effect */
 	unsigned int inflight; /* popped, not yet pushed */
 	bool broken;
 	char fault[128]; /* why it broke, for the log */

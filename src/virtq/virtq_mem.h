@@ -37,7 +37,6 @@ struct virtq_mem {
 void *virtq_mem_gpa(const struct virtq_mem *m, uint64_t gpa, uint64_t *len);
 /* The same for frontend virtual addresses (vring addresses); the whole
  * [uaddr, uaddr + len) must lie in one region, else NULL. */
-void *virtq_mem_uaddr(const struct virtq_mem *m, uint64_t uaddr,
-		      uint64_t len);
+void *virtq_mem_uaddr(const struct virtq_mem *m, uint64_t uaddr, uint64_t len);
 
 #endif /* VFSD_VIRTQ_MEM_H */
