@@ -5,14 +5,17 @@
  * Flow: parse the command line (src/config/), set up logging, check the
  * environment before touching anything (so a bad setup is one clear line
  * and exit 1, never a half-made mount), prepare the process and open the
- * shared directory (src/passthrough/), then serve it until it is unmounted
- * (src/transport/dev_fuse.c). Exit 0 after a clean unmount, 1 on errors.
+ * shared directory (src/passthrough/), then serve it: to one vhost-user
+ * frontend on a socket until it disconnects (src/transport/virtio_fs.c),
+ * or as a host mount until it is unmounted (src/transport/dev_fuse.c).
+ * Exit 0 after a clean end, 1 on errors (a broken device included).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +23,8 @@
 #include "log/log.h"
 #include "passthrough/passthrough.h"
 #include "transport/dev_fuse.h"
+#include "transport/virtio_fs.h"
+#include "vhost/vhost.h"
 
 /* @path must be an existing directory; @what names it in the message. */
 static int check_dir(const char *what, const char *path)
@@ -47,6 +52,22 @@ static int check_environment(const struct config *cfg)
 
 	if (check_dir("shared directory", cfg->shared_dir))
 		return -1;
+	if (cfg->fd >= 0) {
+		int listening = 0;
+		socklen_t len = sizeof(listening);
+
+		if (fstat(cfg->fd, &st) || !S_ISSOCK(st.st_mode) ||
+		    getsockopt(cfg->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+			       &len) ||
+		    !listening) {
+			fprintf(stderr,
+				"vfsd: --fd %d is not a listening socket\n",
+				cfg->fd);
+			return -1;
+		}
+	}
+	if (!cfg->mount_point)
+		return 0;
 	if (check_dir("mount point", cfg->mount_point))
 		return -1;
 	if (geteuid() != 0) {
@@ -83,6 +104,55 @@ static enum pt_cache pt_cache_of(enum config_cache cache)
 		return PT_CACHE_ALWAYS;
 	}
 	return PT_CACHE_AUTO;
+}
+
+/*
+ * vhost-user: listen (or take libvirt's listening fd), serve one frontend
+ * until it disconnects. Returns 0 after a clean disconnect.
+ */
+static int serve_vhost(const struct config *cfg, struct pt_fs *fs)
+{
+	const struct virtio_fs_opts vfo = {
+		.tag = cfg->tag,
+		.request_queues = cfg->request_queues,
+		.max_workers = cfg->threads,
+	};
+	const char *msg = NULL;
+	int lfd = cfg->fd;
+	int conn, ret;
+
+	if (cfg->socket_path) {
+		ret = vu_listen(cfg->socket_path, cfg->socket_group, &lfd,
+				&msg);
+		if (ret) {
+			fprintf(stderr, "vfsd: socket '%s': %s: %s\n",
+				cfg->socket_path, msg ? msg : "listen",
+				strerror(-ret));
+			return ret;
+		}
+		log_info("waiting for a vhost-user frontend on %s",
+			 cfg->socket_path);
+	}
+	conn = vu_accept(lfd);
+	if (conn < 0) {
+		ret = conn;
+		log_error("accepting the frontend: %s", strerror(-ret));
+		goto out_close_listen;
+	}
+	/* One frontend at a time, and vfsd ends with it. */
+	close(lfd);
+	lfd = -1;
+	if (cfg->socket_path)
+		unlink(cfg->socket_path);
+	ret = virtio_fs_serve(conn, &vfo, &pt_ops, fs);
+	close(conn);
+out_close_listen:
+	if (lfd >= 0) {
+		close(lfd);
+		if (cfg->socket_path)
+			unlink(cfg->socket_path);
+	}
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -141,12 +211,16 @@ int main(int argc, char **argv)
 	log_debug("shared directory %s, cache %s", cfg.shared_dir,
 		  config_cache_name(cfg.cache));
 
-	dfo = (struct dev_fuse_opts){
-		.mount_point = cfg.mount_point,
-		.fsname = cfg.shared_dir,
-		.threads = cfg.threads,
-	};
-	ret = dev_fuse_serve(&dfo, &pt_ops, fs);
+	if (cfg.mount_point) {
+		dfo = (struct dev_fuse_opts){
+			.mount_point = cfg.mount_point,
+			.fsname = cfg.shared_dir,
+			.threads = cfg.threads,
+		};
+		ret = dev_fuse_serve(&dfo, &pt_ops, fs);
+	} else {
+		ret = serve_vhost(&cfg, fs);
+	}
 	if (ret == 0)
 		exit_code = 0;
 

@@ -37,6 +37,11 @@ enum setting {
 	SET_THREADS,
 	SET_LOG_LEVEL,
 	SET_SYSLOG,
+	SET_SOCKET_PATH,
+	SET_SOCKET_GROUP,
+	SET_FD,
+	SET_TAG,
+	SET_QUEUES,
 	SET_COUNT,
 };
 
@@ -61,6 +66,12 @@ enum opt_id {
 	OPT_LEGACY,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_SOCKET_PATH,
+	OPT_SOCKET_GROUP,
+	OPT_FD,
+	OPT_TAG,
+	OPT_QUEUES,
+	OPT_PRINT_CAPABILITIES,
 };
 
 struct opt_def {
@@ -74,6 +85,18 @@ struct opt_def {
 static const struct opt_def opt_table[] = {
 	{ "shared-dir", 0, "DIR", OPT_SHARED_DIR,
 	  "shared directory to serve (required)" },
+	{ "socket-path", 0, "PATH", OPT_SOCKET_PATH,
+	  "serve a vhost-user frontend (QEMU) on this UNIX socket" },
+	{ "socket-group", 0, "GROUP", OPT_SOCKET_GROUP,
+	  "group owning the socket file (mode 0660)" },
+	{ "fd", 0, "N", OPT_FD,
+	  "serve on the listening socket fd N (from libvirt)" },
+	{ "tag", 0, "TAG", OPT_TAG,
+	  "virtio-fs tag for frontends that ask the backend" },
+	{ "queues", 0, "N", OPT_QUEUES,
+	  "request queues offered to the frontend (default 16)" },
+	{ "print-capabilities", 0, NULL, OPT_PRINT_CAPABILITIES,
+	  "print the vhost-user backend capabilities (JSON) and exit" },
 	{ "mount", 0, "MNT", OPT_MOUNT,
 	  "mount the share on the host at MNT (needs root)" },
 	{ "cache", 0, "MODE", OPT_CACHE,
@@ -299,6 +322,38 @@ static int set_threads(struct parse_state *st, const char *val,
 	return ret;
 }
 
+static int set_fd(struct parse_state *st, const char *val, const char *spelled)
+{
+	unsigned long n;
+	int ret;
+
+	if (parse_count(val, INT_MAX, &n)) {
+		perr(st, "bad file descriptor '%s' for '%s'", val, spelled);
+		return -EINVAL;
+	}
+	ret = claim(st, SET_FD, st->cfg->fd == (int)n, spelled);
+	if (ret == 0)
+		st->cfg->fd = (int)n;
+	return ret;
+}
+
+static int set_queues(struct parse_state *st, const char *val,
+		      const char *spelled)
+{
+	unsigned long n;
+	int ret;
+
+	if (parse_count(val, CONFIG_QUEUES_MAX, &n) || n == 0) {
+		perr(st, "bad queue count '%s' for '%s': give 1 to %d", val,
+		     spelled, CONFIG_QUEUES_MAX);
+		return -EINVAL;
+	}
+	ret = claim(st, SET_QUEUES, st->cfg->request_queues == n, spelled);
+	if (ret == 0)
+		st->cfg->request_queues = (unsigned int)n;
+	return ret;
+}
+
 /* Apply one option of the table with its value (NULL for flags). */
 static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 		     const char *spelled)
@@ -354,6 +409,26 @@ static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 		return 0;
 	case OPT_VERSION:
 		cfg->want_version = true;
+		return 0;
+	case OPT_SOCKET_PATH:
+		return set_string(st, SET_SOCKET_PATH, &cfg->socket_path, val,
+				  spelled);
+	case OPT_SOCKET_GROUP:
+		return set_string(st, SET_SOCKET_GROUP, &cfg->socket_group, val,
+				  spelled);
+	case OPT_FD:
+		return set_fd(st, val, spelled);
+	case OPT_TAG:
+		if (strlen(val) > CONFIG_TAG_MAX) {
+			perr(st, "tag '%s' is longer than %d bytes", val,
+			     CONFIG_TAG_MAX);
+			return -EINVAL;
+		}
+		return set_string(st, SET_TAG, &cfg->tag, val, spelled);
+	case OPT_QUEUES:
+		return set_queues(st, val, spelled);
+	case OPT_PRINT_CAPABILITIES:
+		cfg->want_capabilities = true;
 		return 0;
 	case OPT_LEGACY:
 		break; /* handled by the caller */
@@ -630,8 +705,10 @@ static void help_line(FILE *out, const char *left, const char *text)
 
 static void print_help(FILE *out)
 {
-	fputs("Usage: vfsd --shared-dir DIR --mount MNT [OPTIONS]\n"
-	      "       vfsd -o source=DIR[,OPT...] --mount MNT [OPTIONS]\n"
+	fputs("Usage: vfsd --shared-dir DIR --socket-path PATH [OPTIONS]\n"
+	      "       vfsd --shared-dir DIR --fd N [OPTIONS]\n"
+	      "       vfsd --shared-dir DIR --mount MNT [OPTIONS]\n"
+	      "       vfsd -o source=DIR[,OPT...] --socket-path PATH [OPTIONS]\n"
 	      "\n"
 	      "Serves a host directory over the FUSE protocol (virtio-fs).\n"
 	      "Values are given as '--opt VALUE' or '--opt=VALUE'.\n"
@@ -668,6 +745,20 @@ static void config_defaults(struct config *cfg)
 	cfg->readdirplus = CONFIG_AUTO;
 	cfg->threads = 0;
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->fd = -1;
+	cfg->request_queues = CONFIG_QUEUES_DEFAULT;
+}
+
+/* What libvirt reads to learn how to drive a vhost-user backend. */
+static void print_capabilities(FILE *out)
+{
+	fputs("{\n"
+	      "  \"type\": \"fs\",\n"
+	      "  \"features\": [\n"
+	      "    \"separate-options\"\n"
+	      "  ]\n"
+	      "}\n",
+	      out);
 }
 
 enum config_result config_parse(struct config *cfg, int argc, char **argv,
@@ -709,13 +800,29 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 		fprintf(out, "vfsd %s\n", VFSD_VERSION);
 		return CONFIG_EXIT_OK;
 	}
+	if (cfg->want_capabilities) {
+		print_capabilities(out);
+		return CONFIG_EXIT_OK;
+	}
 	if (!cfg->shared_dir) {
 		perr(&st,
 		     "no shared directory: give --shared-dir DIR (see --help)");
 		goto out_free;
 	}
-	if (!cfg->mount_point) {
-		perr(&st, "nothing to serve: give --mount MNT (see --help)");
+	if (!cfg->mount_point && !cfg->socket_path && cfg->fd < 0) {
+		perr(&st,
+		     "nothing to serve: give --socket-path PATH, --fd N or --mount MNT (see --help)");
+		goto out_free;
+	}
+	if ((cfg->mount_point != NULL) + (cfg->socket_path != NULL) +
+		    (cfg->fd >= 0) >
+	    1) {
+		perr(&st,
+		     "give only one of --socket-path, --fd and --mount (see --help)");
+		goto out_free;
+	}
+	if (cfg->socket_group && !cfg->socket_path) {
+		perr(&st, "--socket-group needs --socket-path");
 		goto out_free;
 	}
 	return CONFIG_OK;
@@ -731,6 +838,12 @@ void config_free(struct config *cfg)
 	cfg->shared_dir = NULL;
 	free(cfg->mount_point);
 	cfg->mount_point = NULL;
+	free(cfg->socket_path);
+	cfg->socket_path = NULL;
+	free(cfg->socket_group);
+	cfg->socket_group = NULL;
+	free(cfg->tag);
+	cfg->tag = NULL;
 }
 
 const char *config_cache_name(enum config_cache cache)

@@ -24,9 +24,18 @@ enum config_tristate {
 	CONFIG_ON = 1,
 };
 
+#define CONFIG_TAG_MAX 36 /* bytes in struct virtio_fs_config.tag */
+#define CONFIG_QUEUES_MAX 255 /* vhost-user vring indices are 8 bits */
+#define CONFIG_QUEUES_DEFAULT 16
+
 struct config {
 	char *shared_dir; /* --shared-dir, -o source= */
 	char *mount_point; /* --mount: serve a host mount via /dev/fuse */
+	char *socket_path; /* --socket-path: vhost-user socket to listen on */
+	char *socket_group; /* --socket-group: group of the socket file */
+	int fd; /* --fd: an already listening socket; -1 if none */
+	char *tag; /* --tag: virtio-fs tag answered through GET_CONFIG */
+	unsigned int request_queues; /* --queues: request queues offered */
 	enum config_cache cache;
 	bool xattr;
 	bool writeback; /* --writeback, -o writeback */
@@ -40,11 +49,12 @@ struct config {
 	/* What the command asked for besides serving. */
 	bool want_help;
 	bool want_version;
+	bool want_capabilities; /* --print-capabilities */
 };
 
 enum config_result {
 	CONFIG_OK = 0, /* serve */
-	CONFIG_EXIT_OK, /* --help/--version printed: exit 0 */
+	CONFIG_EXIT_OK, /* --help/--version/--print-capabilities: exit 0 */
 	CONFIG_ERROR, /* one-line message printed: exit non-zero */
 };
 

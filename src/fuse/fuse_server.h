@@ -73,6 +73,10 @@ void fuse_session_process(struct fuse_session *se, struct fuse_chan_req *req);
 bool fuse_session_initialized(struct fuse_session *se);
 /* Whether DESTROY was received. */
 bool fuse_session_destroyed(struct fuse_session *se);
+/* Interrupt every request in flight (as if the client had sent INTERRUPT
+ * for each): a transport stopping a queue uses it so that a request
+ * blocked in SETLKW ends instead of holding the queue forever. */
+void fuse_session_interrupt_all(struct fuse_session *se);
 /* Size of a buffer that holds any request this session accepts:
  * headers, arguments and a max_write payload. */
 size_t fuse_session_bufsize(const struct fuse_session *se);

@@ -194,6 +194,11 @@ void fuse_intr_all(struct fuse_session *se)
 	pthread_mutex_unlock(&se->intr_lock);
 }
 
+void fuse_session_interrupt_all(struct fuse_session *se)
+{
+	fuse_intr_all(se);
+}
+
 bool fuse_req_interrupted(const struct fuse_ctx *ctx)
 {
 	if (!ctx || !ctx->req)

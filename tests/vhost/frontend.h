@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include <linux/fuse.h>
@@ -125,16 +126,18 @@ struct vhf_config_msg {
 };
 
 struct vhf_opts {
-	size_t mem_size;      /* guest memory, default 64 MiB */
-	unsigned queue_size;  /* ring entries, default 256 (power of two) */
-	unsigned nr_queues;   /* queues to set up, 0 = all the backend has */
-	unsigned nr_regions;  /* 1 or 2 (default 2, non-contiguous GPAs) */
-	bool no_event_idx;    /* do not negotiate VIRTIO_RING_F_EVENT_IDX */
-	bool no_indirect;     /* do not negotiate VIRTIO_RING_F_INDIRECT_DESC */
-	bool use_indirect;    /* lay FUSE requests in indirect tables */
-	bool spin;            /* vhf_wait() spins on used->idx, no eventfd */
-	int timeout_ms;       /* per wait, default 5000 */
+	size_t mem_size; /* guest memory, default 64 MiB */
+	unsigned queue_size; /* ring entries, default 256 (power of two) */
+	unsigned nr_queues; /* queues to set up, 0 = all the backend has */
+	unsigned nr_regions; /* 1 or 2 (default 2, non-contiguous GPAs) */
+	bool no_event_idx; /* do not negotiate VIRTIO_RING_F_EVENT_IDX */
+	bool no_indirect; /* do not negotiate VIRTIO_RING_F_INDIRECT_DESC */
+	bool use_indirect; /* lay FUSE requests in indirect tables */
+	bool spin; /* vhf_wait() spins on used->idx, no eventfd */
+	int timeout_ms; /* per wait, default 5000 */
 	bool setup_only_conn; /* vhf_connect() stops after connect() */
+	pid_t daemon_pid; /* if set, stop waiting for the socket when it
+			       * exits (-ECHILD; it is left unreaped) */
 };
 
 struct vhf;
@@ -155,15 +158,15 @@ struct vhf_seg {
 
 /* What the backend offered and what was agreed. */
 struct vhf_info {
-	uint64_t features;           /* offered by GET_FEATURES */
-	uint64_t acked_features;     /* sent with SET_FEATURES */
-	uint64_t protocol_features;  /* offered */
-	uint64_t acked_protocol;     /* sent with SET_PROTOCOL_FEATURES */
-	unsigned backend_queues;     /* GET_QUEUE_NUM, or 2 without MQ */
-	unsigned nr_queues;          /* queues set up (0 = hiprio) */
+	uint64_t features; /* offered by GET_FEATURES */
+	uint64_t acked_features; /* sent with SET_FEATURES */
+	uint64_t protocol_features; /* offered */
+	uint64_t acked_protocol; /* sent with SET_PROTOCOL_FEATURES */
+	unsigned backend_queues; /* GET_QUEUE_NUM, or 2 without MQ */
+	unsigned nr_queues; /* queues set up (0 = hiprio) */
 	unsigned queue_size;
-	bool have_config;            /* GET_CONFIG answered */
-	char tag[37];                /* from GET_CONFIG */
+	bool have_config; /* GET_CONFIG answered */
+	char tag[37]; /* from GET_CONFIG */
 	uint32_t num_request_queues; /* from GET_CONFIG */
 };
 
@@ -196,11 +199,11 @@ void vhf_disconnect(struct vhf *fe);
 int vhf_msg(struct vhf *fe, uint32_t req, const void *payload, uint32_t len,
 	    const int *fds, unsigned nfds, void *reply, size_t reply_cap,
 	    size_t *reply_len);
-int vhf_msg_ack(struct vhf *fe, uint32_t req, const void *payload,
-		uint32_t len, const int *fds, unsigned nfds);
+int vhf_msg_ack(struct vhf *fe, uint32_t req, const void *payload, uint32_t len,
+		const int *fds, unsigned nfds);
 /* Send raw bytes (header included), for malformed messages. */
-int vhf_send_raw(struct vhf *fe, const void *bytes, size_t len,
-		 const int *fds, unsigned nfds);
+int vhf_send_raw(struct vhf *fe, const void *bytes, size_t len, const int *fds,
+		 unsigned nfds);
 
 /* ---- guest memory ---- */
 
@@ -270,9 +273,19 @@ int vhf_fuse_read(struct vhf *fe, unsigned q, uint64_t nodeid, uint64_t fh,
 int vhf_fuse_write(struct vhf *fe, unsigned q, uint64_t nodeid, uint64_t fh,
 		   uint64_t off, const void *buf, uint32_t size,
 		   uint32_t *written);
-int vhf_fuse_release(struct vhf *fe, unsigned q, uint64_t nodeid,
-		     uint64_t fh, uint32_t flags);
+int vhf_fuse_release(struct vhf *fe, unsigned q, uint64_t nodeid, uint64_t fh,
+		     uint32_t flags);
 /* FORGET on the hiprio queue (0): no reply, only the used element. */
 int vhf_fuse_forget(struct vhf *fe, uint64_t nodeid, uint64_t nlookup);
+
+/* ---- the daemon under test ---- */
+
+/* Start @argv (argv[0] looked up in PATH) with "{sock}" and "{dir}" (or
+ * "@SOCK@" and "@DIR@") in any argument replaced by @sock and @dir. */
+int vhf_spawn(char *const argv[], const char *sock, const char *dir,
+	      pid_t *pid);
+/* Wait up to @timeout_ms for @pid to exit; -ETIMEDOUT if it does not.
+ * *status gets the waitpid() status. */
+int vhf_reap(pid_t pid, int timeout_ms, int *status);
 
 #endif /* VHF_FRONTEND_H */

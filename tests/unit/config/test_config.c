@@ -414,7 +414,17 @@ static const struct {
 	{ { BASE, "-" }, "unexpected argument '-'" },
 	{ { BASE, "--", "x" }, "unexpected argument 'x'" },
 	{ { "--mount", "/m" }, "no shared directory" },
-	{ { "--shared-dir", "/s" }, "nothing to serve: give --mount" },
+	{ { "--shared-dir", "/s" }, "nothing to serve: give --socket-path" },
+	{ { BASE, "--socket-path", "/s.sock" }, "give only one of" },
+	{ { "--shared-dir", "/s", "--fd", "3", "--socket-path", "/x" },
+	  "give only one of" },
+	{ { "--shared-dir", "/s", "--fd", "-3" }, "bad file descriptor '-3'" },
+	{ { "--shared-dir", "/s", "--fd=x" }, "bad file descriptor 'x'" },
+	{ { BASE, "--socket-group", "kvm" }, "--socket-group needs" },
+	{ { BASE, "--tag", "0123456789012345678901234567890123456" },
+	  "longer than 36 bytes" },
+	{ { BASE, "--queues", "0" }, "bad queue count '0'" },
+	{ { BASE, "--queues", "256" }, "bad queue count '256'" },
 	{ { BASE, "-o", "source=/other" }, "conflicts with '--shared-dir'" },
 	{ { BASE, "--shared-dir", "/other" }, "conflicts with" },
 	{ { BASE, "--mount", "/other" }, "conflicts with" },
@@ -484,6 +494,59 @@ static void test_real_command_lines(void **state)
 	run_free(&r);
 }
 
+/* The command lines libvirt builds for the Rust and the C daemon. */
+static void test_vhost_user(void **state)
+{
+	struct run r;
+
+	parse_args(&r, "--fd=3", "--shared-dir", "/srv/vm1", "--xattr",
+		   "--cache", "always", "--thread-pool-size=4", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.fd, 3);
+	assert_null(r.cfg.socket_path);
+	assert_null(r.cfg.mount_point);
+	assert_true(r.cfg.xattr);
+	run_free(&r);
+
+	parse_args(&r, "--fd=5", "-o", "source=/srv/vm1,cache=none,xattr",
+		   NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.fd, 5);
+	assert_int_equal(r.cfg.cache, CONFIG_CACHE_NEVER);
+	run_free(&r);
+
+	parse_args(&r, "--socket-path=/run/vfsd.sock", "--socket-group", "kvm",
+		   "--shared-dir", "/srv", "--tag", "myfs", "--queues", "4",
+		   NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.socket_path, "/run/vfsd.sock");
+	assert_string_equal(r.cfg.socket_group, "kvm");
+	assert_string_equal(r.cfg.tag, "myfs");
+	assert_int_equal(r.cfg.request_queues, 4);
+	assert_int_equal(r.cfg.fd, -1);
+	run_free(&r);
+
+	/* Defaults: 16 request queues offered, no fd. */
+	parse_args(&r, "--socket-path", "/s", "--shared-dir", "/srv", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.request_queues, CONFIG_QUEUES_DEFAULT);
+	assert_null(r.cfg.tag);
+	run_free(&r);
+}
+
+/* libvirt learns the option style from the capabilities JSON. */
+static void test_print_capabilities(void **state)
+{
+	struct run r;
+
+	assert_int_equal(parse_args(&r, "--print-capabilities", NULL),
+			 CONFIG_EXIT_OK);
+	assert_non_null(strstr(r.out, "\"type\": \"fs\""));
+	assert_non_null(strstr(r.out, "\"separate-options\""));
+	assert_string_equal(r.err, "");
+	run_free(&r);
+}
+
 static void test_free_twice(void **state)
 {
 	struct run r;
@@ -512,6 +575,8 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_parse_twice),
 		cmocka_unit_test(test_real_command_lines),
+		cmocka_unit_test(test_vhost_user),
+		cmocka_unit_test(test_print_capabilities),
 		cmocka_unit_test(test_free_twice),
 	};
 

@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The virtio-fs device over vhost-user.
+ *
+ * Flow: src/vhost/ runs the vhost-user conversation on the calling thread
+ * and hands each started queue to queue_start(). A thread per queue waits
+ * on the queue's kick eventfd, pops descriptor chains (src/virtq/) and
+ * turns each into a struct fuse_chan_req whose @in iovecs are the chain's
+ * device-readable buffers and whose @out iovecs are its device-writable
+ * ones, both pointing straight into guest memory: the FUSE server copies
+ * headers out once, READ data goes from the host file into the guest's
+ * buffers and WRITE data from the guest's buffers to the host file. The
+ * server's ->complete() pushes the chain to the used ring with the reply
+ * length and signals the guest when the ring asks for it.
+ *
+ * Requests that may block or take long (SETLKW, fsync, syncfs, large
+ * READ/WRITE, fallocate, copy_file_range) are handed to a pool of worker
+ * threads that grows on demand, so that they never stall the queue
+ * behind them: a SETLKW waiting for a lock whose holder's unlock comes on
+ * the same queue would otherwise deadlock. Everything else is served
+ * inline on the queue thread, which is cheapest for small metadata
+ * requests (see docs/ARCHITECTURE.md).
+ *
+ * A corrupt ring breaks the device: the fault is logged, the queue's
+ * error eventfd signalled, the vhost-user connection shut down, and
+ * virtio_fs_serve() returns -EPROTO.
+ */
+#include <errno.h>
+#include <linux/virtio_fs.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../fuse/fuse_server.h"
+#include "../log/log.h"
+#include "../util/iov.h"
+#include "../vhost/vhost.h"
+#include "../virtq/virtq.h"
+#include "virtio_fs.h"
+
+#define VFS_MAX_WRITE (1u << 20)
+#define VFS_DEFAULT_WORKERS 64u
+/* Extra iovecs for buffers that cross guest memory regions. */
+#define VFS_IOV_SLACK 64u
+/* READ/WRITE at least this large go to a worker. */
+#define VFS_OFFLOAD_IO_BYTES (256u << 10)
+
+struct vfs_dev;
+
+struct vfs_queue {
+	struct vfs_dev *dev;
+	unsigned int idx;
+	struct virtq *vq; /* the device's between queue_start and _stop */
+	int kick_fd; /* the backend's; -1: the frontend polls */
+	int stop_fd; /* eventfd: end the queue thread */
+	pthread_t thread;
+	bool running; /* serving thread only */
+	struct iovec *iov; /* for requests served inline */
+	unsigned int iov_max;
+	pthread_mutex_t lock; /* serialises every virtq_* call on ->vq */
+	pthread_cond_t drained;
+	unsigned int pending; /* offloaded, not pushed; protected by ->lock */
+};
+
+/* One request. Inline ones live on the queue thread's stack and use the
+ * queue's iovecs; offloaded ones own a copy of theirs. */
+struct vfs_req {
+	struct vfs_queue *q;
+	struct virtq_elem elem;
+	struct fuse_chan_req creq;
+	bool offloaded;
+	struct vfs_req *next; /* worker job list */
+	struct iovec iov[];
+};
+
+struct vfs_dev {
+	struct fuse_session *se;
+	struct vu_dev *vu;
+	struct virtio_fs_config config;
+	unsigned int nqueues;
+	struct vfs_queue *queues;
+	atomic_bool broken;
+
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cond; /* jobs arrived, or stop */
+	pthread_cond_t pool_done; /* a worker ended */
+	struct vfs_req *jobs_head; /* protected by ->pool_lock */
+	struct vfs_req *jobs_tail; /* protected by ->pool_lock */
+	unsigned int workers; /* protected by ->pool_lock */
+	unsigned int idle; /* protected by ->pool_lock */
+	unsigned int max_workers;
+	bool pool_stop; /* protected by ->pool_lock */
+};
+
+/* --- replies --- */
+
+static void vfs_complete(void *tdata, struct fuse_chan_req *creq, size_t len)
+{
+	struct vfs_req *r = creq->priv;
+	struct vfs_queue *q = r->q;
+	bool notify;
+
+	pthread_mutex_lock(&q->lock);
+	virtq_push(q->vq, &r->elem, (uint32_t)len);
+	notify = virtq_need_notify(q->vq);
+	if (r->offloaded && --q->pending == 0)
+		pthread_cond_broadcast(&q->drained);
+	pthread_mutex_unlock(&q->lock);
+	if (notify)
+		vu_queue_notify(q->dev->vu, q->idx);
+}
+
+/* virtio-fs has no notification queue in the Linux driver. */
+static const struct fuse_transport_ops vfs_tops = {
+	.complete = vfs_complete,
+	.notify = NULL,
+};
+
+static void process(struct vfs_dev *dev, struct vfs_req *r)
+{
+	r->creq = (struct fuse_chan_req){
+		.in = r->elem.out_iov,
+		.in_cnt = (int)r->elem.out_num,
+		.out = r->elem.in_iov,
+		.out_cnt = (int)r->elem.in_num,
+		.priv = r,
+	};
+	fuse_session_process(dev->se, &r->creq);
+}
+
+/* --- the worker pool for blocking requests --- */
+
+static void *worker_main(void *arg)
+{
+	struct vfs_dev *dev = arg;
+
+	pthread_mutex_lock(&dev->pool_lock);
+	for (;;) {
+		struct vfs_req *r;
+
+		while (!dev->jobs_head && !dev->pool_stop) {
+			dev->idle++;
+			pthread_cond_wait(&dev->pool_cond, &dev->pool_lock);
+			dev->idle--;
+		}
+		r = dev->jobs_head;
+		if (!r)
+			break; /* stopping and nothing left */
+		dev->jobs_head = r->next;
+		if (!dev->jobs_head)
+			dev->jobs_tail = NULL;
+		pthread_mutex_unlock(&dev->pool_lock);
+		process(dev, r);
+		free(r);
+		pthread_mutex_lock(&dev->pool_lock);
+	}
+	dev->workers--;
+	pthread_cond_broadcast(&dev->pool_done);
+	pthread_mutex_unlock(&dev->pool_lock);
+	return NULL;
+}
+
+/* Start a worker with every signal blocked but the interrupt signal. */
+static int spawn_worker_locked(struct vfs_dev *dev)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	int ret;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	sigdelset(&all, SIGUSR2);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&t, &attr, worker_main, dev);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (!ret)
+		dev->workers++;
+	return ret;
+}
+
+/* Hand @r to a worker. Returns false when no worker can take it (the
+ * caller then serves it inline). */
+static bool offload(struct vfs_dev *dev, struct vfs_req *r)
+{
+	bool queued = true;
+
+	pthread_mutex_lock(&dev->pool_lock);
+	if (dev->idle == 0 && dev->workers < dev->max_workers)
+		spawn_worker_locked(dev);
+	if (dev->workers == 0) {
+		queued = false;
+	} else {
+		r->next = NULL;
+		if (dev->jobs_tail)
+			dev->jobs_tail->next = r;
+		else
+			dev->jobs_head = r;
+		dev->jobs_tail = r;
+		pthread_cond_signal(&dev->pool_cond);
+	}
+	pthread_mutex_unlock(&dev->pool_lock);
+	return queued;
+}
+
+static void pool_stop(struct vfs_dev *dev)
+{
+	pthread_mutex_lock(&dev->pool_lock);
+	dev->pool_stop = true;
+	pthread_cond_broadcast(&dev->pool_cond);
+	while (dev->workers > 0)
+		pthread_cond_wait(&dev->pool_done, &dev->pool_lock);
+	pthread_mutex_unlock(&dev->pool_lock);
+}
+
+/* --- the queue threads --- */
+
+/*
+ * Whether a request should leave the queue thread. Only a guess from the
+ * first bytes (the guest may change them before the server copies the
+ * header): it picks a thread, nothing more.
+ */
+static bool is_blocking(const struct virtq_elem *elem)
+{
+	struct {
+		struct fuse_in_header h;
+		struct fuse_read_in r; /* READ: size at the same place */
+	} peek;
+	size_t got;
+
+	got = iov_to_buf(elem->out_iov, (int)elem->out_num, 0, &peek,
+			 sizeof(peek));
+	if (got < sizeof(peek.h))
+		return false;
+	switch (peek.h.opcode) {
+	case FUSE_SETLKW:
+	case FUSE_FSYNC:
+	case FUSE_FSYNCDIR:
+	case FUSE_SYNCFS:
+	case FUSE_FALLOCATE:
+	case FUSE_COPY_FILE_RANGE:
+		return true;
+	case FUSE_WRITE:
+		return peek.h.len >= VFS_OFFLOAD_IO_BYTES;
+	case FUSE_READ:
+		return got == sizeof(peek) &&
+		       peek.r.size >= VFS_OFFLOAD_IO_BYTES;
+	default:
+		return false;
+	}
+}
+
+static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
+{
+	struct vfs_dev *dev = q->dev;
+	unsigned int n = elem->out_num + elem->in_num;
+	struct vfs_req *r;
+
+	if (is_blocking(elem)) {
+		r = malloc(sizeof(*r) + n * sizeof(struct iovec));
+		if (r) {
+			memcpy(r->iov, elem->out_iov, n * sizeof(struct iovec));
+			r->q = q;
+			r->elem = *elem;
+			r->elem.out_iov = r->iov;
+			r->elem.in_iov = r->iov + elem->out_num;
+			r->offloaded = true;
+			pthread_mutex_lock(&q->lock);
+			q->pending++;
+			pthread_mutex_unlock(&q->lock);
+			if (offload(dev, r))
+				return;
+			pthread_mutex_lock(&q->lock);
+			q->pending--;
+			pthread_mutex_unlock(&q->lock);
+			free(r);
+		}
+		/* No memory or no worker: serve it here after all. */
+	}
+	{
+		struct vfs_req inl = {
+			.q = q,
+			.elem = *elem,
+			.offloaded = false,
+		};
+
+		process(dev, &inl);
+	}
+}
+
+static void queue_fault(struct vfs_queue *q)
+{
+	struct vfs_dev *dev = q->dev;
+
+	log_error("virtio-fs: queue %u: corrupt ring: %s; stopping the device",
+		  q->idx, virtq_fault(q->vq));
+	atomic_store(&dev->broken, true);
+	vu_queue_error(dev->vu, q->idx);
+	vu_dev_shutdown(dev->vu);
+}
+
+/* Pop and serve until the ring is empty. Returns -EPROTO when broken. */
+static int drain(struct vfs_queue *q)
+{
+	for (;;) {
+		bool more;
+
+		pthread_mutex_lock(&q->lock);
+		virtq_set_notification(q->vq, false);
+		pthread_mutex_unlock(&q->lock);
+		for (;;) {
+			struct virtq_elem elem;
+			enum virtq_pop_result res;
+
+			pthread_mutex_lock(&q->lock);
+			res = virtq_pop(q->vq, &elem, q->iov, q->iov_max);
+			pthread_mutex_unlock(&q->lock);
+			if (res == VIRTQ_EMPTY)
+				break;
+			if (res == VIRTQ_BROKEN) {
+				queue_fault(q);
+				return -EPROTO;
+			}
+			dispatch(q, &elem);
+		}
+		pthread_mutex_lock(&q->lock);
+		virtq_set_notification(q->vq, true);
+		more = virtq_avail_pending(q->vq);
+		pthread_mutex_unlock(&q->lock);
+		if (!more)
+			return 0;
+	}
+}
+
+static void *queue_main(void *arg)
+{
+	struct vfs_queue *q = arg;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = q->stop_fd, .events = POLLIN },
+			{ .fd = q->kick_fd, .events = POLLIN },
+		};
+		nfds_t nfds = q->kick_fd >= 0 ? 2 : 1;
+		uint64_t cnt;
+
+		/* Without a kick fd the frontend expects us to poll. */
+		if (poll(pfd, nfds, q->kick_fd >= 0 ? -1 : 1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("virtio-fs: queue %u: poll: %s", q->idx,
+				  strerror(errno));
+			break;
+		}
+		if (pfd[0].revents)
+			break;
+		if (nfds == 2 && (pfd[1].revents & POLLIN) &&
+		    read(q->kick_fd, &cnt, sizeof(cnt)) < 0 &&
+		    errno != EAGAIN && errno != EINTR) {
+			log_error("virtio-fs: queue %u: kick fd: %s", q->idx,
+				  strerror(errno));
+			break;
+		}
+		if (drain(q))
+			break;
+	}
+	return NULL;
+}
+
+static int vfs_queue_start(void *opaque, unsigned int idx, struct virtq *vq,
+			   int kick_fd)
+{
+	struct vfs_dev *dev = opaque;
+	struct vfs_queue *q;
+	sigset_t all, old;
+	int ret;
+
+	if (idx >= dev->nqueues)
+		return -EINVAL;
+	q = &dev->queues[idx];
+	q->vq = vq;
+	q->kick_fd = kick_fd;
+	q->iov_max = vq->num + VFS_IOV_SLACK;
+	q->iov = calloc(q->iov_max, sizeof(*q->iov));
+	if (!q->iov)
+		return -ENOMEM;
+	q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (q->stop_fd < 0) {
+		ret = -errno;
+		goto out_free_iov;
+	}
+	sigfillset(&all);
+	sigdelset(&all, SIGUSR2);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&q->thread, NULL, queue_main, q);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		goto out_close_stop;
+	q->running = true;
+	log_debug("virtio-fs: queue %u started (%u entries)", idx, vq->num);
+	return 0;
+
+out_close_stop:
+	close(q->stop_fd);
+	q->stop_fd = -1;
+out_free_iov:
+	free(q->iov);
+	q->iov = NULL;
+	return ret;
+}
+
+static void vfs_queue_stop(void *opaque, unsigned int idx)
+{
+	struct vfs_dev *dev = opaque;
+	struct vfs_queue *q;
+	uint64_t one = 1;
+
+	if (idx >= dev->nqueues || !dev->queues[idx].running)
+		return;
+	q = &dev->queues[idx];
+	if (write(q->stop_fd, &one, sizeof(one)) < 0)
+		log_error("virtio-fs: queue %u: stopping: %s", idx,
+			  strerror(errno));
+	pthread_join(q->thread, NULL);
+	/* Offloaded requests must be pushed before the ring goes back: a
+	 * blocked one (SETLKW) is interrupted. */
+	pthread_mutex_lock(&q->lock);
+	while (q->pending > 0) {
+		struct timespec until;
+
+		pthread_mutex_unlock(&q->lock);
+		fuse_session_interrupt_all(dev->se);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 50 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&q->lock);
+		if (q->pending > 0)
+			pthread_cond_timedwait(&q->drained, &q->lock, &until);
+	}
+	pthread_mutex_unlock(&q->lock);
+	close(q->stop_fd);
+	q->stop_fd = -1;
+	free(q->iov);
+	q->iov = NULL;
+	q->vq = NULL;
+	q->running = false;
+	log_debug("virtio-fs: queue %u stopped", idx);
+}
+
+static int vfs_get_config(void *opaque, uint32_t offset, void *buf,
+			  uint32_t len)
+{
+	struct vfs_dev *dev = opaque;
+	size_t end;
+
+	if (!size_add(offset, len, &end) || end > sizeof(dev->config))
+		return -EINVAL;
+	memcpy(buf, (const char *)&dev->config + offset, len);
+	return 0;
+}
+
+static void vfs_broken(void *opaque, const char *why)
+{
+	struct vfs_dev *dev = opaque;
+
+	atomic_store(&dev->broken, true);
+	log_error("virtio-fs: device broken: %s", why);
+}
+
+static const struct vu_device_ops vfs_vu_ops = {
+	.queue_start = vfs_queue_start,
+	.queue_stop = vfs_queue_stop,
+	.get_config = vfs_get_config,
+	.broken = vfs_broken,
+};
+
+int virtio_fs_serve(int conn_fd, const struct virtio_fs_opts *opts,
+		    const struct fuse_fs_ops *ops, void *fs)
+{
+	const struct fuse_session_opts sopts = {
+		.max_write = VFS_MAX_WRITE,
+		.allow_reinit = true, /* a guest reboot sends INIT again */
+	};
+	unsigned int nreq = opts->request_queues ? opts->request_queues : 1;
+	struct vu_dev_info info = { 0 };
+	struct vfs_dev *dev;
+	int ret;
+
+	if (nreq >= VU_MAX_QUEUES) {
+		log_error("virtio-fs: at most %u request queues",
+			  VU_MAX_QUEUES - 1);
+		return -EINVAL;
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->nqueues = 1 + nreq;
+	dev->max_workers =
+		opts->max_workers ? opts->max_workers : VFS_DEFAULT_WORKERS;
+	/* The tag is not NUL-terminated when it fills all 36 bytes. */
+	if (opts->tag)
+		memcpy(dev->config.tag, opts->tag,
+		       strnlen(opts->tag, sizeof(dev->config.tag)));
+	dev->config.num_request_queues = nreq;
+	pthread_mutex_init(&dev->pool_lock, NULL);
+	pthread_cond_init(&dev->pool_cond, NULL);
+	pthread_cond_init(&dev->pool_done, NULL);
+	dev->queues = calloc(dev->nqueues, sizeof(*dev->queues));
+	if (!dev->queues) {
+		ret = -ENOMEM;
+		goto out_free_dev;
+	}
+	for (unsigned int i = 0; i < dev->nqueues; i++) {
+		struct vfs_queue *q = &dev->queues[i];
+
+		q->dev = dev;
+		q->idx = i;
+		q->kick_fd = -1;
+		q->stop_fd = -1;
+		pthread_mutex_init(&q->lock, NULL);
+		pthread_cond_init(&q->drained, NULL);
+	}
+
+	dev->se = fuse_session_new(ops, fs, &sopts, &vfs_tops, dev);
+	if (!dev->se) {
+		ret = -errno;
+		log_error("cannot create the FUSE session: %s", strerror(-ret));
+		goto out_free_queues;
+	}
+	info.device_features = 0;
+	info.num_queues = dev->nqueues;
+	info.config_size = sizeof(dev->config);
+	ret = vu_dev_new(&info, &vfs_vu_ops, dev, &dev->vu);
+	if (ret) {
+		log_error("cannot create the vhost-user device: %s",
+			  strerror(-ret));
+		goto out_free_session;
+	}
+
+	ret = vu_dev_serve(dev->vu, conn_fd);
+	if (atomic_load(&dev->broken) || ret == -ECANCELED)
+		ret = -EPROTO;
+	else if (ret == 0)
+		log_info("virtio-fs: the frontend disconnected");
+
+	vu_dev_free(dev->vu);
+out_free_session:
+	pool_stop(dev);
+	fuse_session_free(dev->se);
+out_free_queues:
+	for (unsigned int i = 0; i < dev->nqueues; i++) {
+		pthread_mutex_destroy(&dev->queues[i].lock);
+		pthread_cond_destroy(&dev->queues[i].drained);
+	}
+	free(dev->queues);
+out_free_dev:
+	pthread_cond_destroy(&dev->pool_done);
+	pthread_cond_destroy(&dev->pool_cond);
+	pthread_mutex_destroy(&dev->pool_lock);
+	free(dev);
+	return ret;
+}
