@@ -44,7 +44,7 @@ static char sock[128];
 static pid_t daemon_pid = -1;
 static uint8_t data[FILE_SIZE]; /* content of hello.txt */
 
-static void note(const char *fmt, ...)
+static __attribute__((format(printf, 1, 2))) void note(const char *fmt, ...)
 {
 	va_list ap;
 
