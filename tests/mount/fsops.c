@@ -850,6 +850,12 @@ static void sec_statfs(void)
 		     (long)sf.f_namelen);
 	close(fd);
 	T("statfs missing", statfs("missing", &sf));
+	/* FSYNCDIR and SYNCFS reach the daemon through a directory fd. */
+	fd = open(".", O_RDONLY | O_DIRECTORY);
+	T("fsync dir", fsync(fd));
+	T("fdatasync dir", fdatasync(fd));
+	T("syncfs", syncfs(fd));
+	close(fd);
 }
 
 static int cmp_str(const void *a, const void *b)
