@@ -11,6 +11,8 @@ pkgs=(
   attr acl               # getfattr/setfattr for the xattr tests
   util-linux             # setpriv, unshare, mount
   fio                    # benchmarks
+  qemu-system-x86        # guest tests; brings QEMU's reference virtiofsd
+  busybox-static cpio xz-utils  # the guest tests' initramfs
   rsync diffutils        # tree copy tests
 )
 
