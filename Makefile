@@ -6,7 +6,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_TEST = meson test --print-errorlogs --no-rebuild
 
-.PHONY: all deps build build-asan check check-unit check-asan demo format clean
+.PHONY: all deps build build-asan check check-unit demo demo-mount format clean
 
 all: build
 
@@ -36,8 +36,13 @@ check: build build-asan
 check-unit: build
 	$(MESON_TEST) -C $(BUILD) --suite unit
 
+# A QEMU guest mounts a share served by vfsd over virtio-fs.
 demo: build
-	scripts/demo.sh $(BUILD)/vfsd
+	scripts/demo/run.sh $(BUILD)/vfsd
+
+# The same share mounted on the host through /dev/fuse.
+demo-mount: build
+	scripts/demo/mount.sh $(BUILD)/vfsd
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

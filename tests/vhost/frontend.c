@@ -615,6 +615,19 @@ int vhf_sock_fd(const struct vhf *fe)
 	return fe->sock;
 }
 
+int vhf_memfd(const struct vhf *fe)
+{
+	return fe->memfd;
+}
+
+int vhf_region(const struct vhf *fe, unsigned i, struct vhf_mem_region *r)
+{
+	if (i >= fe->nregions)
+		return -EINVAL;
+	*r = fe->regions[i];
+	return 0;
+}
+
 int vhf_get_vring_base(struct vhf *fe, unsigned q, uint32_t *base)
 {
 	struct vhf_vring_state st = { .index = q };

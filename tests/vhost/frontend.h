@@ -182,6 +182,10 @@ int vhf_setup_memory(struct vhf *fe);
 int vhf_setup_queue(struct vhf *fe, unsigned q);
 const struct vhf_info *vhf_info(const struct vhf *fe);
 int vhf_sock_fd(const struct vhf *fe);
+/* The memfd behind guest memory, and region @i as sent in SET_MEM_TABLE
+ * (-EINVAL past the last region). */
+int vhf_memfd(const struct vhf *fe);
+int vhf_region(const struct vhf *fe, unsigned i, struct vhf_mem_region *r);
 
 /* GET_VRING_BASE on every started queue (the backend stops them); the
  * returned bases are checked against our avail index. */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Demo of vfsd's host mount: share a temporary directory, mount it with
 # vfsd, work on it through the mount and show the host's view of each step.
-# Usage: scripts/demo.sh path/to/vfsd   (as root; `make demo` does this)
+# Usage: scripts/demo/mount.sh path/to/vfsd   (as root; `make demo-mount`)
 # Leaves nothing behind: the EXIT trap unmounts, stops vfsd and removes
 # the temporary directories whatever happens.
 set -euo pipefail
