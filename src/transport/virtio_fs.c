@@ -48,7 +48,10 @@
 #define VFS_DEFAULT_WORKERS 64u
 /* Extra iovecs for buffers that cross guest memory regions. */
 #define VFS_IOV_SLACK 64u
-/* READ/WRITE at least this large go to a worker. */
+/* READ/WRITE at least this large go to a worker (by default; the
+ * environment variable VFSD_BENCH_OFFLOAD_IO_BYTES overrides it for
+ * benchmarks that compare policies: 0 offloads every READ/WRITE, a huge
+ * value none). */
 #define VFS_OFFLOAD_IO_BYTES (256u << 10)
 
 struct vfs_dev;
@@ -96,6 +99,7 @@ struct vfs_dev {
 	unsigned int idle; /* protected by ->pool_lock */
 	unsigned int max_workers;
 	bool pool_stop; /* protected by ->pool_lock */
+	uint32_t offload_io_bytes; /* immutable */
 };
 
 /* --- replies --- */
@@ -228,7 +232,8 @@ static void pool_stop(struct vfs_dev *dev)
  * first bytes (the guest may change them before the server copies the
  * header): it picks a thread, nothing more.
  */
-static bool is_blocking(const struct virtq_elem *elem)
+static bool is_blocking(const struct vfs_dev *dev,
+			const struct virtq_elem *elem)
 {
 	struct {
 		struct fuse_in_header h;
@@ -249,10 +254,10 @@ static bool is_blocking(const struct virtq_elem *elem)
 	case FUSE_COPY_FILE_RANGE:
 		return true;
 	case FUSE_WRITE:
-		return peek.h.len >= VFS_OFFLOAD_IO_BYTES;
+		return peek.h.len >= dev->offload_io_bytes;
 	case FUSE_READ:
 		return got == sizeof(peek) &&
-		       peek.r.size >= VFS_OFFLOAD_IO_BYTES;
+		       peek.r.size >= dev->offload_io_bytes;
 	default:
 		return false;
 	}
@@ -264,7 +269,7 @@ static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
 	unsigned int n = elem->out_num + elem->in_num;
 	struct vfs_req *r;
 
-	if (is_blocking(elem)) {
+	if (is_blocking(dev, elem)) {
 		r = malloc(sizeof(*r) + n * sizeof(struct iovec));
 		if (r) {
 			memcpy(r->iov, elem->out_iov, n * sizeof(struct iovec));
@@ -294,6 +299,26 @@ static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
 
 		process(dev, &inl);
 	}
+}
+
+static uint32_t offload_threshold(void)
+{
+	const char *s = getenv("VFSD_BENCH_OFFLOAD_IO_BYTES");
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s)
+		return VFS_OFFLOAD_IO_BYTES;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX) {
+		log_warn("ignoring VFSD_BENCH_OFFLOAD_IO_BYTES=%s", s);
+		return VFS_OFFLOAD_IO_BYTES;
+	}
+	log_info(
+		"benchmark setting: READ/WRITE of %llu bytes and more go to workers",
+		v);
+	return (uint32_t)v;
 }
 
 static void queue_fault(struct vfs_queue *q)
@@ -513,6 +538,7 @@ int virtio_fs_serve(int conn_fd, const struct virtio_fs_opts *opts,
 		memcpy(dev->config.tag, opts->tag,
 		       strnlen(opts->tag, sizeof(dev->config.tag)));
 	dev->config.num_request_queues = nreq;
+	dev->offload_io_bytes = offload_threshold();
 	pthread_mutex_init(&dev->pool_lock, NULL);
 	pthread_cond_init(&dev->pool_cond, NULL);
 	pthread_cond_init(&dev->pool_done, NULL);
