@@ -23,6 +23,8 @@
 #   --log FILE          keep the serial log here
 #   --daemon-log FILE   keep the daemon's stdout+stderr here
 #   --verbose           copy the serial log to stdout as it comes
+#   --allow-reboot      let a guest reboot restart the VM (default: a reboot
+#                       ends QEMU)
 #
 # Exit status: 0 only if the guest printed "VFSD-GUEST-RESULT: PASS", QEMU
 # powered off in time and the daemon exited as expected; 1 otherwise; 2 on
@@ -41,6 +43,7 @@ grace=10
 keep_log=
 keep_dlog=
 verbose=0
+reboot_flag=-no-reboot
 daemon=()
 
 usage() {
@@ -62,6 +65,7 @@ while [[ $# -gt 0 ]]; do
 	--log) keep_log=$2; shift 2 ;;
 	--daemon-log) keep_dlog=$2; shift 2 ;;
 	--verbose) verbose=1; shift ;;
+	--allow-reboot) reboot_flag=; shift ;;
 	--daemon) shift; daemon=("$@"); break ;;
 	-h | --help) sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) usage "unknown option $1" ;;
@@ -199,7 +203,8 @@ if [[ $verbose -eq 1 ]]; then
 	tail_pid=$!
 fi
 t1=$(date +%s%N)
-"$QEMU" -accel tcg -m 512M -smp 2 -nodefaults -display none -no-reboot \
+# shellcheck disable=SC2086 # $reboot_flag is one word or none
+"$QEMU" -accel tcg -m 512M -smp 2 -nodefaults -display none $reboot_flag \
 	-object memory-backend-memfd,id=mem,size=512M,share=on \
 	-numa node,memdev=mem \
 	-chardev "socket,id=c0,path=$sock" \

@@ -164,7 +164,7 @@ hstat() {
 	stat -c "$1" "$2" 2>/dev/null || echo "(missing $2)"
 }
 g=$share/guest
-run_tests=${VFSD_GUEST_TESTS:-check-10-data,check-20-meta,check-30-tree,check-90-remount}
+run_tests=${VFSD_GUEST_TESTS:-check-10-data,check-20-meta,check-30-tree,check-90-remount,check-95-reset}
 if [[ ",$run_tests," == *,check-10-data,* ]]; then
 	hcheck "guest big.bin matches the sum the guest took while writing" \
 		sh -c "cd '$g' && sha256sum -c --quiet big.sha256"
@@ -206,6 +206,9 @@ if [[ ",$run_tests," == *,check-90-remount,* ]]; then
 	heq "file written before the remount" persist "$(cat "$g/persist" 2>&1)"
 	heq "file written after the remount" after-remount "$(cat "$g/after-remount" 2>&1)"
 	hcheck "nothing written on the read-only mount" test ! -e "$g/ro-write"
+fi
+if [[ ",$run_tests," == *,check-95-reset,* ]]; then
+	heq "file written after the device reset" after-reset "$(cat "$g/after-reset" 2>&1)"
 fi
 hcheck "host tree untouched by the guest" sh -c \
 	"cd '$share/host/tree' && sha256sum -c --quiet ../tree.sha256"
