@@ -1,3 +1,4 @@
+#!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Guest side of `make demo` (busybox sh, run by the initramfs's /init with
 # the share mounted on /mnt): show the host's files, write one, and wait for
@@ -9,7 +10,7 @@ show() { sed 's/^/[guest]   /'; }
 say "mount | grep virtiofs"
 grep virtiofs /proc/mounts | show
 say "ls -l /mnt (the share, as the VM sees it)"
-ls -l /mnt | show
+ show # shows the listing as a user sees it$| show # shows the listing as a user sees it
 say "cat /mnt/hello-from-host.txt (written on the host before boot)"
 show </mnt/hello-from-host.txt
 say "writing hello-from-guest.txt"
