@@ -12,6 +12,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,9 +109,50 @@ static enum pt_cache pt_cache_of(enum config_cache cache)
 	return PT_CACHE_AUTO;
 }
 
+/* The socket a stop signal shuts down: the listening one, then the
+ * frontend's connection (which vu_dev_serve() then sees as a clean
+ * disconnect). */
+static _Atomic int stop_fd = -1;
+static atomic_bool stop_requested;
+
+static void *signal_main(void *arg)
+{
+	const sigset_t *set = arg;
+	int sig;
+
+	if (sigwait(set, &sig))
+		return NULL;
+	log_info("%s: shutting down", strsignal(sig));
+	atomic_store(&stop_requested, true);
+	shutdown(atomic_load(&stop_fd), SHUT_RDWR);
+	return NULL;
+}
+
+/* SIGINT/SIGTERM/SIGHUP end serving cleanly: every thread started after
+ * this inherits the blocked mask; one thread waits for them. */
+static int start_signal_thread(void)
+{
+	static sigset_t set;
+	pthread_attr_t attr;
+	pthread_t t;
+	int ret;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ret = -pthread_create(&t, &attr, signal_main, &set);
+	pthread_attr_destroy(&attr);
+	return ret;
+}
+
 /*
  * vhost-user: listen (or take libvirt's listening fd), serve one frontend
- * until it disconnects. Returns 0 after a clean disconnect.
+ * until it disconnects or a stop signal arrives. Returns 0 after a clean
+ * end.
  */
 static int serve_vhost(const struct config *cfg, struct pt_fs *fs)
 {
@@ -133,19 +177,35 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs)
 		log_info("waiting for a vhost-user frontend on %s",
 			 cfg->socket_path);
 	}
-	conn = vu_accept(lfd);
-	if (conn < 0) {
-		ret = conn;
-		log_error("accepting the frontend: %s", strerror(-ret));
+	atomic_store(&stop_fd, lfd);
+	ret = start_signal_thread();
+	if (ret) {
+		log_error("cannot start the signal thread: %s", strerror(-ret));
 		goto out_close_listen;
 	}
-	/* One frontend at a time, and vfsd ends with it. */
-	close(lfd);
-	lfd = -1;
-	if (cfg->socket_path)
-		unlink(cfg->socket_path);
-	ret = virtio_fs_serve(conn, &vfo, &pt_ops, fs);
-	close(conn);
+	do {
+		conn = vu_accept(lfd);
+		if (conn < 0) {
+			ret = atomic_load(&stop_requested) ? 0 : conn;
+			if (ret)
+				log_error("accepting the frontend: %s",
+					  strerror(-ret));
+			goto out_close_listen;
+		}
+		atomic_store(&stop_fd, conn);
+		if (atomic_load(&stop_requested)) {
+			ret = 0;
+			close(conn);
+			goto out_close_listen;
+		}
+		ret = virtio_fs_serve(conn, &vfo, &pt_ops, fs);
+		close(conn);
+		atomic_store(&stop_fd, lfd);
+		/* A probe that closed without a word is not our frontend. */
+	} while (ret == -ENOTCONN && !atomic_load(&stop_requested));
+	/* One frontend, and vfsd ends with it (or with a stop signal). */
+	if (ret == -ENOTCONN)
+		ret = 0;
 out_close_listen:
 	if (lfd >= 0) {
 		close(lfd);

@@ -18,7 +18,8 @@ struct virtio_fs_opts {
 
 /*
  * Serve one frontend connected on @conn_fd until it disconnects. Returns
- * 0 when the frontend went away, -EPROTO when it (or a corrupt ring)
+ * 0 when the frontend went away, -ENOTCONN when the peer closed without a
+ * message (not a frontend: accept the next one), -EPROTO when it (or a corrupt ring)
  * broke the device (a line naming the fault has been logged), another
  * -errno on other failures.
  */

@@ -913,6 +913,7 @@ static void connection_teardown(struct vu_dev *dev)
 
 int vu_dev_serve(struct vu_dev *dev, int conn_fd)
 {
+	unsigned long nmsgs = 0;
 	struct vu_msg msg;
 	int rc;
 
@@ -931,6 +932,11 @@ int vu_dev_serve(struct vu_dev *dev, int conn_fd)
 	for (;;) {
 		dev->why[0] = '\0';
 		rc = vu_msg_recv(dev, conn_fd, &msg);
+		if (rc == 0 && nmsgs == 0) {
+			/* A probe (is anyone listening?), not a frontend. */
+			rc = -ENOTCONN;
+			break;
+		}
 		if (rc == 0) {
 			log_info("vhost-user: frontend disconnected");
 			break;
@@ -949,6 +955,7 @@ int vu_dev_serve(struct vu_dev *dev, int conn_fd)
 			log_error("vhost-user: receive: %s", strerror(-rc));
 			break;
 		}
+		nmsgs++;
 		rc = dispatch(dev, conn_fd, &msg);
 		if (rc == -EPIPE || rc == -ECONNRESET) {
 			log_info("vhost-user: frontend disconnected");

@@ -107,6 +107,9 @@ void vu_dev_free(struct vu_dev *dev);
 /*
  * Serve one connected frontend on @conn_fd until it goes away. Returns 0
  * when the frontend disconnected (also in the middle of a message),
+ * -ENOTCONN when the peer closed without sending a single message (a
+ * probe such as another instance checking whether the socket is live, not
+ * a frontend: the caller may accept the next connection),
  * -ECANCELED after vu_dev_shutdown(), -EPROTO when the frontend broke the
  * protocol (ops->broken was called), or another -errno on a socket error.
  * On return every queue is stopped, guest memory is unmapped, every fd
