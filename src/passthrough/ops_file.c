@@ -135,6 +135,54 @@ static int create_existing(struct pt_fs *fs, const struct fuse_ctx *ctx,
 	return fd;
 }
 
+/* Store @fd of @node (one lookup reference taken for the entry) in a new
+ * handle; on failure give the reference back. */
+static int finish_open(struct pt_fs *fs, struct pt_node *node, int fd,
+		       int flags, struct fuse_open_out *out)
+{
+	uint64_t nodeid = node->nodeid;
+	uint64_t fh;
+	int ret;
+
+	fh = pt_handle_new(fs, node, fd, flags, false, &ret);
+	if (!fh) {
+		pt_node_forget(fs, nodeid, 1);
+		return ret;
+	}
+	fill_open_out(fs, fh, flags, out);
+	return 0;
+}
+
+/*
+ * The end of CREATE and TMPFILE: @fd is the file just made in @dir (owned
+ * by the call). Take its node through /proc/self/fd (exactly that object,
+ * whatever its name does meanwhile), fill the entry, store @fd in a new
+ * handle and fill the open reply. Returns 0 or -errno.
+ */
+static int reply_new_file(struct pt_fs *fs, struct pt_node *dir, int fd,
+			  int flags, struct fuse_entry_out *e,
+			  struct fuse_open_out *out)
+{
+	struct pt_node *node;
+	struct pt_fdname n;
+	int pfd;
+	int ret;
+
+	pt_fdname(&n, fd);
+	pfd = openat(fs->proc_self_fd, n.s, O_PATH | O_CLOEXEC);
+	if (pfd < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = pt_entry_from_fd(fs, dir, pfd, e, &node);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return finish_open(fs, node, fd, flags, out);
+}
+
 int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 		 const char *name, const struct fuse_create_in *in,
 		 struct fuse_entry_out *e, struct fuse_open_out *out)
@@ -143,12 +191,8 @@ int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 	struct pt_node *node = NULL;
 	struct pt_node *dir;
 	struct pt_cred cred;
-	struct pt_fdname n;
-	uint64_t nodeid;
-	uint64_t fh;
 	int flags;
 	int ret;
-	int pfd;
 	int fd;
 
 	dir = pt_node_get(fs, parent);
@@ -173,31 +217,10 @@ int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 			ret = fd;
 			goto out_dir;
 		}
-	} else if (ret) {
-		goto out_dir;
-	} else {
-		/* The node of exactly the file just created. */
-		pt_fdname(&n, fd);
-		pfd = openat(fs->proc_self_fd, n.s, O_PATH | O_CLOEXEC);
-		if (pfd < 0) {
-			ret = -errno;
-			close(fd);
-			goto out_dir;
-		}
-		ret = pt_entry_from_fd(fs, dir, pfd, e, &node);
-		if (ret) {
-			close(fd);
-			goto out_dir;
-		}
+		ret = finish_open(fs, node, fd, flags, out);
+	} else if (!ret) {
+		ret = reply_new_file(fs, dir, fd, flags, e, out);
 	}
-	nodeid = node->nodeid;
-	fh = pt_handle_new(fs, node, fd, flags, false, &ret);
-	if (!fh) {
-		pt_node_forget(fs, nodeid, 1);
-		goto out_dir;
-	}
-	fill_open_out(fs, fh, flags, out);
-	ret = 0;
 out_dir:
 	pt_node_put(fs, dir);
 	return ret;
@@ -208,15 +231,11 @@ int pt_op_tmpfile(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 		  struct fuse_open_out *out)
 {
 	struct pt_fs *fs = vfs;
-	struct pt_node *node;
 	struct pt_node *dir;
 	struct pt_cred cred;
 	struct pt_fdname n;
-	uint64_t nodeid;
-	uint64_t fh;
 	int flags;
 	int ret;
-	int pfd;
 	int fd;
 
 	dir = pt_node_get(fs, parent);
@@ -235,28 +254,8 @@ int pt_op_tmpfile(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 		    in->mode & 07777);
 	ret = fd < 0 ? -errno : 0;
 	pt_cred_leave(&cred);
-	if (ret)
-		goto out_dir;
-	pt_fdname(&n, fd);
-	pfd = openat(fs->proc_self_fd, n.s, O_PATH | O_CLOEXEC);
-	if (pfd < 0) {
-		ret = -errno;
-		close(fd);
-		goto out_dir;
-	}
-	ret = pt_entry_from_fd(fs, dir, pfd, e, &node);
-	if (ret) {
-		close(fd);
-		goto out_dir;
-	}
-	nodeid = node->nodeid;
-	fh = pt_handle_new(fs, node, fd, flags, false, &ret);
-	if (!fh) {
-		pt_node_forget(fs, nodeid, 1);
-		goto out_dir;
-	}
-	fill_open_out(fs, fh, flags, out);
-	ret = 0;
+	if (!ret)
+		ret = reply_new_file(fs, dir, fd, flags, e, out);
 out_dir:
 	pt_node_put(fs, dir);
 	return ret;
