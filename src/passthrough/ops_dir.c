@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Directories: OPENDIR, READDIR/READDIRPLUS, RELEASEDIR and FSYNCDIR.
+ * Directories: OPENDIR, READDIR/READDIRPLUS and RELEASEDIR (FSYNCDIR is
+ * ops_file.c's FSYNC on the directory handle).
  *
  * OPENDIR opens the directory for reading and keeps a getdents64 buffer
  * in the handle. READDIR hands out the host's entries with the host's own
@@ -193,22 +194,4 @@ int pt_op_releasedir(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 		return -EBADF;
 	pt_handle_put(fs, h);
 	return pt_handle_remove(fs, in->fh);
-}
-
-int pt_op_fsyncdir(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
-		   const struct fuse_fsync_in *in)
-{
-	struct pt_fs *fs = vfs;
-	struct pt_handle *h = pt_handle_get_node(fs, in->fh, nodeid);
-	int ret;
-
-	if (!h)
-		return -EBADF;
-	if (in->fsync_flags & FUSE_FSYNC_FDATASYNC)
-		ret = fdatasync(h->fd);
-	else
-		ret = fsync(h->fd);
-	ret = ret < 0 ? -errno : 0;
-	pt_handle_put(fs, h);
-	return ret;
 }

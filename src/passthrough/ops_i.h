@@ -109,7 +109,5 @@ int pt_op_readdir(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 		  const struct fuse_read_in *in, struct fuse_dirbuf *db);
 int pt_op_releasedir(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 		     const struct fuse_release_in *in);
-int pt_op_fsyncdir(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
-		   const struct fuse_fsync_in *in);
 
 #endif /* VFSD_PASSTHROUGH_OPS_I_H */
