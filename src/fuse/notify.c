@@ -49,15 +49,12 @@ int fuse_notify_inval_inode(struct fuse_session *se, uint64_t nodeid,
 	return send_notify(se, FUSE_NOTIFY_INVAL_INODE, iov, 2);
 }
 
-int fuse_notify_inval_entry(struct fuse_session *se, uint64_t parent,
-			    const char *name, size_t namelen)
+/* A notification made of @o (@osize bytes) and a NUL-terminated name. */
+static int send_name_notify(struct fuse_session *se, int code, const void *o,
+			    size_t osize, const char *name, size_t namelen)
 {
-	struct fuse_notify_inval_entry_out o = {
-		.parent = parent,
-		.namelen = (uint32_t)namelen,
-	};
 	struct iovec iov[4] = {
-		[1] = { &o, sizeof(o) },
+		[1] = { (void *)o, osize },
 		[2] = { (void *)name, namelen },
 		[3] = { (void *)nul, 1 },
 	};
@@ -65,7 +62,19 @@ int fuse_notify_inval_entry(struct fuse_session *se, uint64_t parent,
 	if (!name || namelen == 0 || namelen > NAME_MAX ||
 	    memchr(name, '\0', namelen))
 		return -EINVAL;
-	return send_notify(se, FUSE_NOTIFY_INVAL_ENTRY, iov, 4);
+	return send_notify(se, code, iov, 4);
+}
+
+int fuse_notify_inval_entry(struct fuse_session *se, uint64_t parent,
+			    const char *name, size_t namelen)
+{
+	struct fuse_notify_inval_entry_out o = {
+		.parent = parent,
+		.namelen = (uint32_t)namelen,
+	};
+
+	return send_name_notify(se, FUSE_NOTIFY_INVAL_ENTRY, &o, sizeof(o),
+				name, namelen);
 }
 
 int fuse_notify_delete(struct fuse_session *se, uint64_t parent, uint64_t child,
@@ -76,16 +85,9 @@ int fuse_notify_delete(struct fuse_session *se, uint64_t parent, uint64_t child,
 		.child = child,
 		.namelen = (uint32_t)namelen,
 	};
-	struct iovec iov[4] = {
-		[1] = { &o, sizeof(o) },
-		[2] = { (void *)name, namelen },
-		[3] = { (void *)nul, 1 },
-	};
 
-	if (!name || namelen == 0 || namelen > NAME_MAX ||
-	    memchr(name, '\0', namelen))
-		return -EINVAL;
-	return send_notify(se, FUSE_NOTIFY_DELETE, iov, 4);
+	return send_name_notify(se, FUSE_NOTIFY_DELETE, &o, sizeof(o), name,
+				namelen);
 }
 
 int fuse_notify_store(struct fuse_session *se, uint64_t nodeid, uint64_t off,
