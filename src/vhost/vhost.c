@@ -548,8 +548,9 @@ static enum vu_verdict h_set_vring_kick(struct vu_dev *dev, struct vu_msg *msg,
 					struct vu_reply *reply)
 {
 	struct vu_queue *q;
-	unsigned int idx;
-	int fd;
+	/* Set by parse_vring_fd(); initialised for gcc -O3. */
+	unsigned int idx = 0;
+	int fd = -1;
 
 	if (parse_vring_fd(dev, msg, &idx, &fd) != VU_OK)
 		return VU_REFUSED;
@@ -565,8 +566,9 @@ static enum vu_verdict h_set_vring_kick(struct vu_dev *dev, struct vu_msg *msg,
 static enum vu_verdict h_set_vring_call(struct vu_dev *dev, struct vu_msg *msg,
 					struct vu_reply *reply)
 {
-	unsigned int idx;
-	int fd;
+	/* Set by parse_vring_fd(); initialised for gcc -O3. */
+	unsigned int idx = 0;
+	int fd = -1;
 
 	if (parse_vring_fd(dev, msg, &idx, &fd) != VU_OK)
 		return VU_REFUSED;
@@ -577,8 +579,9 @@ static enum vu_verdict h_set_vring_call(struct vu_dev *dev, struct vu_msg *msg,
 static enum vu_verdict h_set_vring_err(struct vu_dev *dev, struct vu_msg *msg,
 				       struct vu_reply *reply)
 {
-	unsigned int idx;
-	int fd;
+	/* Set by parse_vring_fd(); initialised for gcc -O3. */
+	unsigned int idx = 0;
+	int fd = -1;
 
 	if (parse_vring_fd(dev, msg, &idx, &fd) != VU_OK)
 		return VU_REFUSED;
