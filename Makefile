@@ -6,7 +6,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_TEST = meson test --print-errorlogs --no-rebuild
 
-.PHONY: all deps build build-asan check check-unit demo demo-mount format clean
+.PHONY: all deps build build-asan check check-unit demo demo-mount fuzz format clean
 
 all: build
 
@@ -44,8 +44,13 @@ demo: build
 demo-mount: build
 	scripts/demo/mount.sh $(BUILD)/vfsd
 
+FUZZ_SECONDS ?= 600
+# Each fuzz target for FUZZ_SECONDS; new coverage merged into fuzz/corpus/.
+fuzz: deps
+	fuzz/run.sh $(FUZZ_SECONDS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
