@@ -12,12 +12,20 @@
  * chain to seeing its used element. Tests: getattr, lookup, read and write
  * at 4 KiB, 128 KiB and 1 MiB (reads from a 64 MiB file in the host page
  * cache, writes over a 64 MiB file). Benchmarks report; they never assert.
+ *
+ * Mixed tests (mixed-read, mixed-write; "-T mixed" selects both) keep
+ * BIG_DEPTH large READs or WRITEs (-K, -b: 4 of 1 MiB by default) in flight
+ * on a request queue and, interleaved on the same queue, DEPTH GETATTRs.
+ * They report two rows: TEST/getattr (the small requests' rate and latency:
+ * what a stalled queue costs them) and TEST/KxSIZE, e.g. mixed-read/4x1m
+ * (the large requests' MiB/s and latency); both show DEPTH as queue depth.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,17 +43,30 @@
 
 enum op { OP_GETATTR, OP_LOOKUP, OP_READ, OP_WRITE };
 
-struct test {
-	const char *name;
+/* What one slot sends: an operation and its I/O size. */
+struct load {
 	enum op op;
 	uint32_t bs;
 };
 
+struct test {
+	const char *name;
+	struct load fg; /* the measured stream, DEPTH per queue */
+	bool mixed; /* plus BIG_DEPTH large bg_op per queue */
+	enum op bg_op;
+};
+
 static const struct test all_tests[] = {
-	{ "getattr", OP_GETATTR, 0 },	    { "lookup", OP_LOOKUP, 0 },
-	{ "read-4k", OP_READ, 4096 },	    { "read-128k", OP_READ, 131072 },
-	{ "read-1m", OP_READ, 1048576 },    { "write-4k", OP_WRITE, 4096 },
-	{ "write-128k", OP_WRITE, 131072 }, { "write-1m", OP_WRITE, 1048576 },
+	{ "getattr", { OP_GETATTR, 0 } },
+	{ "lookup", { OP_LOOKUP, 0 } },
+	{ "read-4k", { OP_READ, 4096 } },
+	{ "read-128k", { OP_READ, 131072 } },
+	{ "read-1m", { OP_READ, 1048576 } },
+	{ "write-4k", { OP_WRITE, 4096 } },
+	{ "write-128k", { OP_WRITE, 131072 } },
+	{ "write-1m", { OP_WRITE, 1048576 } },
+	{ "mixed-read", { OP_GETATTR, 0 }, true, OP_READ },
+	{ "mixed-write", { OP_GETATTR, 0 }, true, OP_WRITE },
 };
 
 #define NR_TESTS (sizeof(all_tests) / sizeof(all_tests[0]))
@@ -53,6 +74,8 @@ static const struct test all_tests[] = {
 static struct {
 	unsigned queues;
 	unsigned depth;
+	unsigned big_depth;
+	uint32_t big_bs;
 	double seconds;
 	uint64_t count;
 	bool csv;
@@ -62,14 +85,29 @@ static struct {
 	const char *socket;
 	const char *dir;
 	const char *label;
-} cfg = { .queues = 1, .depth = 1, .seconds = 3.0 };
+} cfg = { .queues = 1,
+	  .depth = 1,
+	  .big_depth = 4,
+	  .big_bs = 1u << 20,
+	  .seconds = 3.0 };
 
 static struct vhf *fe;
 static uint64_t read_node, read_fh, write_node, write_fh;
 static struct fuse_init_out init;
 
+/* Latencies and counts of one stream of requests. */
+struct stream {
+	uint64_t ops;
+	uint64_t bytes;
+	uint64_t *lat; /* ns per op */
+	size_t nlat, cap;
+	uint64_t next_block; /* next offset, in units of the I/O size */
+};
+
 struct slot {
 	struct vhf_buf in, out;
+	const struct load *ld;
+	struct stream *st;
 	uint32_t in_len, out_len, data_len;
 	uint64_t t0;
 	uint64_t unique;
@@ -79,13 +117,12 @@ struct worker {
 	pthread_t thread;
 	unsigned q;
 	const struct test *t;
-	uint64_t ops;
-	uint64_t bytes;
-	uint64_t *lat; /* ns per op */
-	size_t nlat, cap;
+	struct load bg; /* mixed tests: the large requests */
+	struct stream fg_st, bg_st;
+	unsigned nslots; /* depth, plus big_depth for mixed tests */
 	uint64_t lookups;
 	int err;
-	struct slot slots[MAX_DEPTH];
+	struct slot slots[2 * MAX_DEPTH];
 };
 
 static uint64_t now_ns(void)
@@ -96,14 +133,17 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Lay the request for @w->t in @s, with offset @off for I/O. */
-static void prepare(struct worker *w, struct slot *s, uint64_t off)
+/* Lay the request for @s->ld in @s, at the stream's next offset for I/O. */
+static void prepare(struct slot *s)
 {
+	const struct load *ld = s->ld;
+	uint64_t bs = ld->bs ? ld->bs : 1, nblocks = FILE_BYTES / bs;
+	uint64_t off = (s->st->next_block++ % nblocks) * bs;
 	struct fuse_in_header h;
 	uint8_t *p = s->in.hva;
 	uint64_t node = read_node;
 
-	switch (w->t->op) {
+	switch (ld->op) {
 	case OP_GETATTR: {
 		struct fuse_getattr_in a = { 0 };
 
@@ -123,31 +163,31 @@ static void prepare(struct worker *w, struct slot *s, uint64_t off)
 	case OP_READ: {
 		struct fuse_read_in a = { .fh = read_fh,
 					  .offset = off,
-					  .size = w->t->bs };
+					  .size = ld->bs };
 
 		memcpy(p + sizeof(h), &a, sizeof(a));
 		s->in_len = sizeof(h) + sizeof(a);
-		s->out_len = sizeof(struct fuse_out_header) + w->t->bs;
+		s->out_len = sizeof(struct fuse_out_header) + ld->bs;
 		break;
 	}
 	case OP_WRITE: {
 		struct fuse_write_in a = { .fh = write_fh,
 					   .offset = off,
-					   .size = w->t->bs };
+					   .size = ld->bs };
 
 		node = write_node;
 		memcpy(p + sizeof(h), &a, sizeof(a));
-		s->in_len = sizeof(h) + sizeof(a) + w->t->bs;
+		s->in_len = sizeof(h) + sizeof(a) + ld->bs;
 		s->out_len = sizeof(struct fuse_out_header) +
 			     sizeof(struct fuse_write_out);
 		break;
 	}
 	}
 	vhf_fuse_in_header(fe, &h,
-			   w->t->op == OP_GETATTR ? FUSE_GETATTR :
-			   w->t->op == OP_LOOKUP  ? FUSE_LOOKUP :
-			   w->t->op == OP_READ	  ? FUSE_READ :
-						    FUSE_WRITE,
+			   ld->op == OP_GETATTR ? FUSE_GETATTR :
+			   ld->op == OP_LOOKUP	? FUSE_LOOKUP :
+			   ld->op == OP_READ	? FUSE_READ :
+						  FUSE_WRITE,
 			   node, s->in_len);
 	memcpy(p, &h, sizeof(h));
 	s->unique = h.unique;
@@ -160,35 +200,36 @@ static int submit(struct worker *w, struct slot *s)
 	struct vhf_seg segs[4];
 	unsigned n = 0;
 	uint32_t arg = s->in_len - sizeof(struct fuse_in_header);
+	bool write = s->ld->op == OP_WRITE;
 
-	if (w->t->op == OP_WRITE)
-		arg -= w->t->bs;
+	if (write)
+		arg -= s->ld->bs;
 	segs[n++] = (struct vhf_seg){ s->in.gpa, sizeof(struct fuse_in_header),
 				      false };
 	segs[n++] = (struct vhf_seg){ s->in.gpa + sizeof(struct fuse_in_header),
 				      arg, false };
-	if (w->t->op == OP_WRITE)
+	if (write)
 		segs[n++] = (struct vhf_seg){
 			s->in.gpa + sizeof(struct fuse_in_header) + arg,
-			w->t->bs, false
+			s->ld->bs, false
 		};
 	segs[n++] = (struct vhf_seg){ s->out.gpa, s->out_len, true };
 	s->t0 = now_ns();
 	return vhf_submit(fe, w->q, segs, n, cfg.indirect, s);
 }
 
-static int record(struct worker *w, uint64_t ns)
+static int record(struct stream *st, uint64_t ns)
 {
-	if (w->nlat == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 65536;
-		uint64_t *n = realloc(w->lat, cap * sizeof(*n));
+	if (st->nlat == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 65536;
+		uint64_t *n = realloc(st->lat, cap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
-		w->lat = n;
-		w->cap = cap;
+		st->lat = n;
+		st->cap = cap;
 	}
-	w->lat[w->nlat++] = ns;
+	st->lat[st->nlat++] = ns;
 	return 0;
 }
 
@@ -199,14 +240,22 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	uint64_t per_q = cfg.count ? (cfg.count + cfg.queues - 1) / cfg.queues :
 				     UINT64_MAX;
-	uint64_t bs = w->t->bs ? w->t->bs : 1, nblocks = FILE_BYTES / bs;
-	uint64_t next_block = (uint64_t)w->q * 7919, issued = 0;
+	uint64_t issued = 0; /* measured requests; the count limits these */
 	unsigned i;
 	int r = 0;
 
-	for (i = 0; i < cfg.depth && issued < per_q; i++, issued++) {
-		prepare(w, &w->slots[i], (next_block++ % nblocks) * bs);
-		r = submit(w, &w->slots[i]);
+	w->fg_st.next_block = (uint64_t)w->q * 7919;
+	w->bg_st.next_block = (uint64_t)w->q * 13;
+	for (i = 0; i < w->nslots; i++) {
+		struct slot *s = &w->slots[i];
+
+		if (s->st == &w->fg_st) {
+			if (issued >= per_q)
+				continue;
+			issued++;
+		}
+		prepare(s);
+		r = submit(w, s);
 		if (r)
 			goto out;
 	}
@@ -233,33 +282,36 @@ static void *worker_main(void *arg)
 			r = oh.error ? oh.error : -EPROTO;
 			goto out;
 		}
-		if (w->t->op == OP_WRITE) {
+		if (s->ld->op == OP_WRITE) {
 			struct fuse_write_out wo;
 
 			memcpy(&wo, (uint8_t *)s->out.hva + sizeof(oh),
 			       sizeof(wo));
-			if (wo.size != w->t->bs) {
+			if (wo.size != s->ld->bs) {
 				fprintf(stderr,
 					"vfsd-bench: %s: wrote %u of %u\n",
-					w->t->name, wo.size, w->t->bs);
+					w->t->name, wo.size, s->ld->bs);
 				r = -EIO;
 				goto out;
 			}
 		}
-		r = record(w, now_ns() - s->t0);
+		r = record(s->st, now_ns() - s->t0);
 		if (r)
 			goto out;
-		w->ops++;
-		w->bytes += w->t->bs;
-		if (w->t->op == OP_LOOKUP)
+		s->st->ops++;
+		s->st->bytes += s->ld->bs;
+		if (s->ld->op == OP_LOOKUP)
 			w->lookups++;
+		/* the large requests of a mixed test run while the measured
+		 * ones do */
 		if (stop_flag || issued >= per_q)
 			continue;
-		prepare(w, s, (next_block++ % nblocks) * bs);
+		if (s->st == &w->fg_st)
+			issued++;
+		prepare(s);
 		r = submit(w, s);
 		if (r)
 			goto out;
-		issued++;
 	}
 out:
 	w->err = r;
@@ -282,49 +334,110 @@ static void print_header(void)
 		       "p50_us,p99_us\n");
 		return;
 	}
-	printf("%-11s %3s %3s %9s %10s %9s %9s %9s\n", "test", "q", "qd", "ops",
+	printf("%-19s %3s %3s %9s %10s %9s %9s %9s\n", "test", "q", "qd", "ops",
 	       "ops/s", "MiB/s", "p50 us", "p99 us");
+}
+
+/* One result row: @st of every worker merged. Returns -ENOMEM or 0. */
+static int print_row(const char *name, struct worker *ws, size_t st_off,
+		     unsigned depth, uint32_t bs, double secs)
+{
+	uint64_t ops = 0, bytes = 0, *lat, p50, p99;
+	size_t total = 0, k = 0;
+	unsigned q;
+
+	for (q = 0; q < cfg.queues; q++) {
+		struct stream *st = (void *)((char *)&ws[q] + st_off);
+
+		ops += st->ops;
+		bytes += st->bytes;
+		total += st->nlat;
+	}
+	lat = malloc((total ? total : 1) * sizeof(*lat));
+	if (!lat)
+		return -ENOMEM;
+	for (q = 0; q < cfg.queues; q++) {
+		struct stream *st = (void *)((char *)&ws[q] + st_off);
+
+		memcpy(lat + k, st->lat, st->nlat * sizeof(*lat));
+		k += st->nlat;
+	}
+	qsort(lat, total, sizeof(*lat), cmp_u64);
+	p50 = total ? lat[total / 2] : 0;
+	p99 = total ? lat[total * 99 / 100] : 0;
+	free(lat);
+	if (cfg.csv) {
+		printf("%s,%s,%u,%u,%llu,%.3f,%.0f,%.1f,%.1f,%.1f\n", cfg.label,
+		       name, cfg.queues, depth, (unsigned long long)ops, secs,
+		       ops / secs, bs ? bytes / secs / 1048576.0 : 0.0,
+		       p50 / 1e3, p99 / 1e3);
+	} else {
+		char mib[16] = "-";
+
+		if (bs)
+			snprintf(mib, sizeof(mib), "%.1f",
+				 bytes / secs / 1048576.0);
+		printf("%-19s %3u %3u %9llu %10.0f %9s %9.1f %9.1f\n", name,
+		       cfg.queues, depth, (unsigned long long)ops, ops / secs,
+		       mib, p50 / 1e3, p99 / 1e3);
+	}
+	return 0;
+}
+
+static bool too_big(const struct load *ld)
+{
+	return (ld->op == OP_WRITE && ld->bs > init.max_write) ||
+	       (ld->op == OP_READ && init.max_pages &&
+		ld->bs > init.max_pages * 4096u);
 }
 
 static int run_test(const struct test *t)
 {
 	struct worker *ws = calloc(cfg.queues, sizeof(*ws));
-	size_t total = 0, k = 0;
-	uint64_t ops = 0, bytes = 0, *lat = NULL, t0, t1;
+	const struct load bg = { t->bg_op, cfg.big_bs };
+	uint64_t t0, t1;
 	unsigned q, i;
 	double secs;
 	int r = 0;
 
 	if (!ws)
 		return -ENOMEM;
-	if ((t->op == OP_WRITE && t->bs > init.max_write) ||
-	    (t->op == OP_READ && init.max_pages &&
-	     t->bs > init.max_pages * 4096u)) {
+	if (too_big(&t->fg) || (t->mixed && too_big(&bg))) {
 		if (cfg.csv)
 			printf("%s,%s,%u,%u,0,0,,,,\n", cfg.label, t->name,
 			       cfg.queues, cfg.depth);
 		else
-			printf("%-11s skipped: above max_write/max_pages\n",
+			printf("%-19s skipped: above max_write/max_pages\n",
 			       t->name);
 		free(ws);
 		return 0;
 	}
 	for (q = 0; q < cfg.queues && !r; q++) {
-		ws[q].q = 1 + q;
-		ws[q].t = t;
-		for (i = 0; i < cfg.depth && !r; i++) {
-			struct slot *s = &ws[q].slots[i];
+		struct worker *w = &ws[q];
 
+		w->q = 1 + q;
+		w->t = t;
+		w->bg = bg;
+		w->nslots = cfg.depth + (t->mixed ? cfg.big_depth : 0);
+		for (i = 0; i < w->nslots && !r; i++) {
+			struct slot *s = &w->slots[i];
+			/* mixed: the large requests go first, so that the
+			 * small ones always find a queue in use */
+			bool big = t->mixed && i < cfg.big_depth;
+			const struct load *ld = big ? &w->bg : &t->fg;
+
+			s->ld = ld;
+			s->st = big ? &w->bg_st : &w->fg_st;
 			r = vhf_alloc(fe,
-				      4096 + (t->op == OP_WRITE ? t->bs : 0),
+				      4096 + (ld->op == OP_WRITE ? ld->bs : 0),
 				      &s->in);
 			if (!r)
 				r = vhf_alloc(
 					fe,
-					4096 + (t->op == OP_READ ? t->bs : 0),
+					4096 + (ld->op == OP_READ ? ld->bs : 0),
 					&s->out);
-			if (!r && t->op == OP_WRITE)
-				memset(s->in.hva, 0x5a, 4096 + t->bs);
+			if (!r && ld->op == OP_WRITE)
+				memset(s->in.hva, 0x5a, 4096 + ld->bs);
 		}
 	}
 	if (r) {
@@ -347,42 +460,32 @@ static int run_test(const struct test *t)
 	t1 = now_ns();
 	secs = (double)(t1 - t0) / 1e9;
 
-	for (q = 0; q < cfg.queues; q++) {
+	for (q = 0; q < cfg.queues; q++)
 		if (ws[q].err && !r)
 			r = ws[q].err;
-		ops += ws[q].ops;
-		bytes += ws[q].bytes;
-		total += ws[q].nlat;
-	}
-	lat = malloc((total ? total : 1) * sizeof(*lat));
-	if (!lat) {
-		r = -ENOMEM;
-		goto out_free;
-	}
-	for (q = 0; q < cfg.queues; q++) {
-		memcpy(lat + k, ws[q].lat, ws[q].nlat * sizeof(*lat));
-		k += ws[q].nlat;
-	}
-	qsort(lat, total, sizeof(*lat), cmp_u64);
 	if (r) {
 		fprintf(stderr, "vfsd-bench: %s failed: %s\n", t->name,
 			strerror(-r));
-	} else if (cfg.csv) {
-		printf("%s,%s,%u,%u,%llu,%.3f,%.0f,%.1f,%.1f,%.1f\n", cfg.label,
-		       t->name, cfg.queues, cfg.depth, (unsigned long long)ops,
-		       secs, ops / secs, t->bs ? bytes / secs / 1048576.0 : 0.0,
-		       total ? lat[total / 2] / 1e3 : 0.0,
-		       total ? lat[total * 99 / 100] / 1e3 : 0.0);
+	} else if (!t->mixed) {
+		r = print_row(t->name, ws, offsetof(struct worker, fg_st),
+			      cfg.depth, t->fg.bs, secs);
 	} else {
-		char mib[16] = "-";
+		char name[64];
 
-		if (t->bs)
-			snprintf(mib, sizeof(mib), "%.1f",
-				 bytes / secs / 1048576.0);
-		printf("%-11s %3u %3u %9llu %10.0f %9s %9.1f %9.1f\n", t->name,
-		       cfg.queues, cfg.depth, (unsigned long long)ops,
-		       ops / secs, mib, total ? lat[total / 2] / 1e3 : 0.0,
-		       total ? lat[total * 99 / 100] / 1e3 : 0.0);
+		snprintf(name, sizeof(name), "%s/getattr", t->name);
+		r = print_row(name, ws, offsetof(struct worker, fg_st),
+			      cfg.depth, t->fg.bs, secs);
+		/* e.g. mixed-read/4x1m: its depth column is the small
+		 * requests', so that rows of runs at several depths differ */
+		if (bg.bs % (1u << 20) == 0)
+			snprintf(name, sizeof(name), "%s/%ux%um", t->name,
+				 cfg.big_depth, bg.bs >> 20);
+		else
+			snprintf(name, sizeof(name), "%s/%ux%uk", t->name,
+				 cfg.big_depth, bg.bs >> 10);
+		if (!r)
+			r = print_row(name, ws, offsetof(struct worker, bg_st),
+				      cfg.depth, bg.bs, secs);
 	}
 	fflush(stdout);
 	/* give back the lookup counts the lookups took */
@@ -390,13 +493,13 @@ static int run_test(const struct test *t)
 		if (ws[q].lookups)
 			r = vhf_fuse_forget(fe, read_node, ws[q].lookups);
 out_free:
-	free(lat);
 	for (q = 0; q < cfg.queues; q++) {
-		for (i = 0; i < cfg.depth; i++) {
+		for (i = 0; i < ws[q].nslots; i++) {
 			vhf_free(fe, &ws[q].slots[i].in);
 			vhf_free(fe, &ws[q].slots[i].out);
 		}
-		free(ws[q].lat);
+		free(ws[q].fg_st.lat);
+		free(ws[q].bg_st.lat);
 	}
 	free(ws);
 	return r;
@@ -451,8 +554,14 @@ static void usage(const char *prog)
 		"max %d)\n"
 		"  -t, --time SEC    seconds per test (default 3)\n"
 		"  -n, --count N     requests per test instead of a time\n"
-		"  -T, --tests LIST  comma-separated subset of: getattr lookup "
+		"  -T, --tests LIST  comma-separated, of: getattr lookup "
 		"read-4k read-128k read-1m write-4k write-128k write-1m\n"
+		"                    mixed-read mixed-write; plain (the first "
+		"eight, the default), mixed (the last two), all\n"
+		"  -K, --big-depth N mixed tests: large requests in flight per "
+		"queue (default 4)\n"
+		"  -b, --big-bs N    mixed tests: their size in bytes (default "
+		"1 MiB, at most 1 MiB)\n"
 		"  -D, --dir DIR     shared directory (default: a temporary "
 		"one)\n"
 		"  -S, --socket P    connect to a running daemon\n"
@@ -464,20 +573,27 @@ static void usage(const char *prog)
 		prog, prog, MAX_DEPTH);
 }
 
-static bool wanted(const char *name)
+/* Is @word one of the comma-separated words of @list? */
+static bool in_list(const char *list, const char *word)
 {
-	const char *p = cfg.tests;
-	size_t n = strlen(name);
+	const char *p = list;
+	size_t n = strlen(word);
 
-	if (!p)
-		return true;
-	while ((p = strstr(p, name))) {
-		if ((p == cfg.tests || p[-1] == ',') &&
+	while ((p = strstr(p, word))) {
+		if ((p == list || p[-1] == ',') &&
 		    (p[n] == '\0' || p[n] == ','))
 			return true;
 		p += n;
 	}
 	return false;
+}
+
+static bool wanted(const struct test *t)
+{
+	const char *list = cfg.tests ? cfg.tests : "plain";
+
+	return in_list(list, t->name) || in_list(list, "all") ||
+	       in_list(list, t->mixed ? "mixed" : "plain");
 }
 
 int main(int argc, char **argv)
@@ -488,6 +604,8 @@ int main(int argc, char **argv)
 		{ "time", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "tests", required_argument, NULL, 'T' },
+		{ "big-depth", required_argument, NULL, 'K' },
+		{ "big-bs", required_argument, NULL, 'b' },
 		{ "dir", required_argument, NULL, 'D' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "label", required_argument, NULL, 'l' },
@@ -501,10 +619,10 @@ int main(int argc, char **argv)
 	char tmp[64] = "", sock[4200];
 	pid_t pid = -1;
 	size_t per_slot;
-	unsigned i;
+	unsigned i, slots;
 	int c, r, status, fails = 0;
 
-	while ((c = getopt_long(argc, argv, "q:d:t:n:T:D:S:l:cish", lopts,
+	while ((c = getopt_long(argc, argv, "q:d:t:n:T:K:b:D:S:l:cish", lopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'q':
@@ -521,6 +639,12 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			cfg.tests = optarg;
+			break;
+		case 'K':
+			cfg.big_depth = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'b':
+			cfg.big_bs = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
 		case 'D':
 			cfg.dir = optarg;
@@ -546,7 +670,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cfg.queues || cfg.queues >= VHF_MAX_QUEUES || !cfg.depth ||
-	    cfg.depth > MAX_DEPTH || cfg.seconds <= 0 ||
+	    cfg.depth > MAX_DEPTH || cfg.big_depth > MAX_DEPTH || !cfg.big_bs ||
+	    cfg.big_bs > (1u << 20) || cfg.seconds <= 0 ||
 	    (cfg.socket && (!cfg.dir || optind < argc)) ||
 	    (!cfg.socket && optind >= argc)) {
 		usage(argv[0]);
@@ -588,9 +713,9 @@ int main(int argc, char **argv)
 	/* guest memory for every slot of the largest test, plus rings */
 	per_slot = 8192 + (1u << 20);
 	opts.mem_size = 64ul << 20;
-	if (per_slot * cfg.queues * cfg.depth + (32ul << 20) > opts.mem_size)
-		opts.mem_size =
-			per_slot * cfg.queues * cfg.depth + (32ul << 20);
+	slots = cfg.depth + cfg.big_depth; /* mixed tests */
+	if (per_slot * cfg.queues * slots + (32ul << 20) > opts.mem_size)
+		opts.mem_size = per_slot * cfg.queues * slots + (32ul << 20);
 	opts.nr_queues = 1 + cfg.queues;
 	opts.daemon_pid = pid;
 	opts.spin = cfg.spin;
@@ -627,7 +752,7 @@ int main(int argc, char **argv)
 		       cfg.spin ? "spinning" : "eventfd wait");
 	print_header();
 	for (i = 0; i < NR_TESTS; i++) {
-		if (!wanted(all_tests[i].name))
+		if (!wanted(&all_tests[i]))
 			continue;
 		if (run_test(&all_tests[i]))
 			fails++;
