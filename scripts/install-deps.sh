@@ -7,6 +7,7 @@ set -euo pipefail
 pkgs=(
   build-essential meson ninja-build pkg-config
   libcmocka-dev          # unit tests
+  libseccomp-dev libcap-ng-dev  # sandbox: seccomp allowlist, capability drop
   clang clang-format     # sanitizer builds, style check
   attr acl               # getfattr/setfattr for the xattr tests
   util-linux             # setpriv, unshare, mount

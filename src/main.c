@@ -5,10 +5,15 @@
  * Flow: parse the command line (src/config/), set up logging, check the
  * environment before touching anything (so a bad setup is one clear line
  * and exit 1, never a half-made mount), prepare the process and open the
- * shared directory (src/passthrough/), then serve it: to one vhost-user
+ * shared directory (src/passthrough/), open the listening socket, enter
+ * the sandbox (src/sandbox/: in namespace mode the serving process is a
+ * child and this one only reports its end), then serve: one vhost-user
  * frontend on a socket until it disconnects (src/transport/virtio_fs.c),
- * or as a host mount until it is unmounted (src/transport/dev_fuse.c).
- * Exit 0 after a clean end, 1 on errors (a broken device included).
+ * or a host mount until it is unmounted (src/transport/dev_fuse.c). A host
+ * mount is made in the host's mount namespace, so with --mount the sandbox
+ * is only capabilities, seccomp and the file limit.
+ * Exit 0 after a clean end, 1 on errors (a broken device included), 128+N
+ * when the sandboxed serving process died by signal N.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +30,7 @@
 #include "config/config.h"
 #include "log/log.h"
 #include "passthrough/passthrough.h"
+#include "sandbox/sandbox.h"
 #include "transport/dev_fuse.h"
 #include "transport/virtio_fs.h"
 #include "vhost/vhost.h"
@@ -109,6 +115,65 @@ static enum pt_cache pt_cache_of(enum config_cache cache)
 	return PT_CACHE_AUTO;
 }
 
+static struct sandbox_opts sandbox_opts_of(const struct config *cfg)
+{
+	static const enum sandbox_mode modes[] = {
+		[CONFIG_SANDBOX_NONE] = SANDBOX_NONE,
+		[CONFIG_SANDBOX_CHROOT] = SANDBOX_CHROOT,
+		[CONFIG_SANDBOX_NAMESPACE] = SANDBOX_NAMESPACE,
+	};
+	static const enum sandbox_seccomp actions[] = {
+		[CONFIG_SECCOMP_NONE] = SANDBOX_SECCOMP_NONE,
+		[CONFIG_SECCOMP_KILL] = SANDBOX_SECCOMP_KILL,
+		[CONFIG_SECCOMP_LOG] = SANDBOX_SECCOMP_LOG,
+		[CONFIG_SECCOMP_TRAP] = SANDBOX_SECCOMP_TRAP,
+	};
+
+	return (struct sandbox_opts){
+		.mode = modes[cfg->sandbox],
+		.seccomp = actions[cfg->seccomp],
+		.shared_dir = cfg->shared_dir,
+		.modcaps = cfg->modcaps,
+		.rlimit_nofile =
+			cfg->rlimit_nofile == CONFIG_RLIMIT_NOFILE_AUTO ?
+				SANDBOX_RLIMIT_NOFILE_AUTO :
+				cfg->rlimit_nofile,
+		.host_mount = cfg->mount_point != NULL,
+	};
+}
+
+/*
+ * Enter the sandbox once everything is open. Returns 1 in the process that
+ * serves, 0 in a namespace sandbox's parent once its child has ended
+ * (*exit_code set to mirror it), or -errno after a logged error.
+ */
+static int confine(const struct sandbox_opts *sbo, struct pt_fs *fs,
+		   int *exit_code)
+{
+	const char *msg = NULL;
+	int proc_fd;
+	int ret;
+
+	ret = sandbox_enter(sbo, &proc_fd, exit_code, &msg);
+	if (ret < 0) {
+		log_error("sandbox: %s: %s", msg ? msg : "entering",
+			  strerror(-ret));
+		return ret;
+	}
+	if (ret == SANDBOX_PARENT_EXIT)
+		return 0;
+	if (proc_fd >= 0) {
+		ret = pt_set_proc_self_fd(fs, proc_fd);
+		if (ret) {
+			log_error(
+				"sandbox: /proc/self/fd as the working directory: %s",
+				strerror(-ret));
+			return ret;
+		}
+	}
+	return 1;
+}
+
 /* The socket a stop signal shuts down: the listening one, then the
  * frontend's connection (which vu_dev_serve() then sees as a clean
  * disconnect). */
@@ -150,11 +215,12 @@ static int start_signal_thread(void)
 }
 
 /*
- * vhost-user: listen (or take libvirt's listening fd), serve one frontend
- * until it disconnects or a stop signal arrives. Returns 0 after a clean
- * end.
+ * vhost-user: listen (or take libvirt's listening fd), enter the sandbox,
+ * serve one frontend until it disconnects or a stop signal arrives.
+ * Returns the exit code.
  */
-static int serve_vhost(const struct config *cfg, struct pt_fs *fs)
+static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
+		       const struct sandbox_opts *sbo)
 {
 	const struct virtio_fs_opts vfo = {
 		.tag = cfg->tag,
@@ -162,6 +228,10 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs)
 		.max_workers = cfg->threads,
 	};
 	const char *msg = NULL;
+	/* After chroot or pivot_root the socket's path means something else
+	 * (in namespace mode the parent removes it). */
+	bool unlink_socket = sbo->mode == SANDBOX_NONE;
+	int exit_code = 1;
 	int lfd = cfg->fd;
 	int conn, ret;
 
@@ -172,16 +242,22 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs)
 			fprintf(stderr, "vfsd: socket '%s': %s: %s\n",
 				cfg->socket_path, msg ? msg : "listen",
 				strerror(-ret));
-			return ret;
+			return 1;
 		}
 		log_info("waiting for a vhost-user frontend on %s",
 			 cfg->socket_path);
+	}
+	ret = confine(sbo, fs, &exit_code);
+	if (ret <= 0) {
+		/* The parent of a namespace sandbox: the child has ended. */
+		unlink_socket = ret == 0 || sbo->mode == SANDBOX_NONE;
+		goto out_close_listen;
 	}
 	atomic_store(&stop_fd, lfd);
 	ret = start_signal_thread();
 	if (ret) {
 		log_error("cannot start the signal thread: %s", strerror(-ret));
-		goto out_close_listen;
+		goto out_served;
 	}
 	do {
 		conn = vu_accept(lfd);
@@ -190,13 +266,13 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs)
 			if (ret)
 				log_error("accepting the frontend: %s",
 					  strerror(-ret));
-			goto out_close_listen;
+			goto out_served;
 		}
 		atomic_store(&stop_fd, conn);
 		if (atomic_load(&stop_requested)) {
 			ret = 0;
 			close(conn);
-			goto out_close_listen;
+			goto out_served;
 		}
 		ret = virtio_fs_serve(conn, &vfo, &pt_ops, fs);
 		close(conn);
@@ -206,17 +282,20 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs)
 	/* One frontend, and vfsd ends with it (or with a stop signal). */
 	if (ret == -ENOTCONN)
 		ret = 0;
+out_served:
+	exit_code = ret == 0 ? 0 : 1;
 out_close_listen:
 	if (lfd >= 0) {
 		close(lfd);
-		if (cfg->socket_path)
+		if (cfg->socket_path && unlink_socket)
 			unlink(cfg->socket_path);
 	}
-	return ret;
+	return exit_code;
 }
 
 int main(int argc, char **argv)
 {
+	struct sandbox_opts sbo;
 	struct pt_options pto;
 	struct dev_fuse_opts dfo;
 	struct pt_fs *fs = NULL;
@@ -240,6 +319,12 @@ int main(int argc, char **argv)
 
 	if (check_environment(&cfg))
 		goto out_free_config;
+	sbo = sandbox_opts_of(&cfg);
+	ret = sandbox_check(&sbo, &msg);
+	if (ret) {
+		fprintf(stderr, "vfsd: %s\n", msg);
+		goto out_free_config;
+	}
 
 	ret = pt_process_init(&msg);
 	if (ret) {
@@ -277,12 +362,13 @@ int main(int argc, char **argv)
 			.fsname = cfg.shared_dir,
 			.threads = cfg.threads,
 		};
-		ret = dev_fuse_serve(&dfo, &pt_ops, fs);
+		/* host_mount: no fork, so never the parent's return. */
+		ret = confine(&sbo, fs, &exit_code);
+		if (ret > 0)
+			exit_code = dev_fuse_serve(&dfo, &pt_ops, fs) ? 1 : 0;
 	} else {
-		ret = serve_vhost(&cfg, fs);
+		exit_code = serve_vhost(&cfg, fs, &sbo);
 	}
-	if (ret == 0)
-		exit_code = 0;
 
 	pt_free(fs);
 out_free_config:

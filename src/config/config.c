@@ -42,6 +42,10 @@ enum setting {
 	SET_FD,
 	SET_TAG,
 	SET_QUEUES,
+	SET_SANDBOX,
+	SET_SECCOMP,
+	SET_MODCAPS,
+	SET_RLIMIT_NOFILE,
 	SET_COUNT,
 };
 
@@ -72,6 +76,10 @@ enum opt_id {
 	OPT_TAG,
 	OPT_QUEUES,
 	OPT_PRINT_CAPABILITIES,
+	OPT_SANDBOX,
+	OPT_SECCOMP,
+	OPT_MODCAPS,
+	OPT_RLIMIT_NOFILE,
 };
 
 struct opt_def {
@@ -118,6 +126,14 @@ static const struct opt_def opt_table[] = {
 	  "do not negotiate FUSE_HANDLE_KILLPRIV_V2 (default)" },
 	{ "announce-submounts", 0, NULL, OPT_ANNOUNCE_SUBMOUNTS,
 	  "tell the client about mounts inside the share" },
+	{ "sandbox", 0, "MODE", OPT_SANDBOX,
+	  "namespace, chroot or none (default none)" },
+	{ "seccomp", 0, "ACTION", OPT_SECCOMP,
+	  "kill, log, trap or none: what a system call off the list does" },
+	{ "modcaps", 0, "CAPS", OPT_MODCAPS,
+	  "add or remove capabilities, e.g. +sys_admin:-mknod" },
+	{ "rlimit-nofile", 0, "N", OPT_RLIMIT_NOFILE,
+	  "open file limit (0: unchanged; default raised to 1000000)" },
 	{ "thread-pool-size", 0, "N", OPT_THREAD_POOL_SIZE,
 	  "at most N request threads (0: automatic, default)" },
 	{ "log-level", 0, "LEVEL", OPT_LOG_LEVEL,
@@ -148,6 +164,8 @@ static const struct {
 	{ "killpriv_v2, no_killpriv_v2", "FUSE_HANDLE_KILLPRIV_V2 on or off" },
 	{ "announce_submounts", "same as --announce-submounts" },
 	{ "log_level=debug|info|warn|err", "same as --log-level" },
+	{ "sandbox=namespace|chroot|none", "same as --sandbox" },
+	{ "modcaps=CAPS", "same as --modcaps" },
 	{ "flock, no_flock", "accepted; locks are always served" },
 	{ "posix_lock, no_posix_lock", "accepted; locks are always served" },
 	{ "timeout=N", "accepted and ignored" },
@@ -354,6 +372,114 @@ static int set_queues(struct parse_state *st, const char *val,
 	return ret;
 }
 
+static int set_sandbox(struct parse_state *st, const char *val,
+		       const char *spelled)
+{
+	enum config_sandbox mode;
+	int ret;
+
+	if (strcmp(val, "namespace") == 0)
+		mode = CONFIG_SANDBOX_NAMESPACE;
+	else if (strcmp(val, "chroot") == 0)
+		mode = CONFIG_SANDBOX_CHROOT;
+	else if (strcmp(val, "none") == 0)
+		mode = CONFIG_SANDBOX_NONE;
+	else {
+		perr(st,
+		     "bad sandbox '%s' for '%s': use namespace, chroot or none",
+		     val, spelled);
+		return -EINVAL;
+	}
+	ret = claim(st, SET_SANDBOX, st->cfg->sandbox == mode, spelled);
+	if (ret == 0)
+		st->cfg->sandbox = mode;
+	return ret;
+}
+
+static int set_seccomp(struct parse_state *st, const char *val,
+		       const char *spelled)
+{
+	static const struct {
+		const char *name;
+		enum config_seccomp action;
+	} names[] = {
+		{ "none", CONFIG_SECCOMP_NONE },
+		{ "kill", CONFIG_SECCOMP_KILL },
+		{ "log", CONFIG_SECCOMP_LOG },
+		{ "trap", CONFIG_SECCOMP_TRAP },
+	};
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(val, names[i].name) == 0)
+			break;
+	}
+	if (i == sizeof(names) / sizeof(names[0])) {
+		perr(st,
+		     "bad seccomp action '%s' for '%s': use kill, log, trap or none",
+		     val, spelled);
+		return -EINVAL;
+	}
+	ret = claim(st, SET_SECCOMP, st->cfg->seccomp == names[i].action,
+		    spelled);
+	if (ret == 0)
+		st->cfg->seccomp = names[i].action;
+	return ret;
+}
+
+/*
+ * "+name:-name...": each item adds (+) or removes (-) one capability,
+ * named as libcap-ng names them (sys_admin, or CAP_SYS_ADMIN). Only the
+ * form is checked here; the sandbox checks the names before it starts.
+ */
+static int set_modcaps(struct parse_state *st, const char *val,
+		       const char *spelled)
+{
+	const char *p = val;
+
+	while (*p) {
+		size_t len;
+
+		if (*p != '+' && *p != '-')
+			goto out_bad;
+		p++;
+		len = strspn(p, "abcdefghijklmnopqrstuvwxyz"
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		if (len == 0 || (p[len] != ':' && p[len] != '\0'))
+			goto out_bad;
+		p += len;
+		if (*p == ':' && *++p == '\0')
+			goto out_bad;
+	}
+	return set_string(st, SET_MODCAPS, &st->cfg->modcaps, val, spelled);
+
+out_bad:
+	perr(st,
+	     "bad capability list '%s' for '%s': use +name or -name items separated by ':', e.g. +sys_admin:-mknod",
+	     val, spelled);
+	return -EINVAL;
+}
+
+static int set_rlimit_nofile(struct parse_state *st, const char *val,
+			     const char *spelled)
+{
+	unsigned long n;
+	int ret;
+
+	if (parse_count(val, ULONG_MAX - 1, &n)) {
+		perr(st,
+		     "bad file limit '%s' for '%s': give a number (0 leaves it unchanged)",
+		     val, spelled);
+		return -EINVAL;
+	}
+	ret = claim(st, SET_RLIMIT_NOFILE, st->cfg->rlimit_nofile == n,
+		    spelled);
+	if (ret == 0)
+		st->cfg->rlimit_nofile = n;
+	return ret;
+}
+
 /* Apply one option of the table with its value (NULL for flags). */
 static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 		     const char *spelled)
@@ -430,6 +556,14 @@ static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 	case OPT_PRINT_CAPABILITIES:
 		cfg->want_capabilities = true;
 		return 0;
+	case OPT_SANDBOX:
+		return set_sandbox(st, val, spelled);
+	case OPT_SECCOMP:
+		return set_seccomp(st, val, spelled);
+	case OPT_MODCAPS:
+		return set_modcaps(st, val, spelled);
+	case OPT_RLIMIT_NOFILE:
+		return set_rlimit_nofile(st, val, spelled);
 	case OPT_LEGACY:
 		break; /* handled by the caller */
 	}
@@ -502,7 +636,8 @@ static int apply_legacy_item(struct parse_state *st, char *item)
 		return -EINVAL;
 	}
 	if (strcmp(item, "source") == 0 || strcmp(item, "cache") == 0 ||
-	    strcmp(item, "log_level") == 0 || strcmp(item, "timeout") == 0) {
+	    strcmp(item, "log_level") == 0 || strcmp(item, "timeout") == 0 ||
+	    strcmp(item, "sandbox") == 0 || strcmp(item, "modcaps") == 0) {
 		if (!val) {
 			perr(st, "'%s' needs a value: '%s=VALUE' (see --help)",
 			     spelled, spelled);
@@ -515,6 +650,10 @@ static int apply_legacy_item(struct parse_state *st, char *item)
 			return set_cache(st, val, spelled);
 		if (strcmp(item, "log_level") == 0)
 			return set_log_level(st, val, spelled);
+		if (strcmp(item, "sandbox") == 0)
+			return set_sandbox(st, val, spelled);
+		if (strcmp(item, "modcaps") == 0)
+			return set_modcaps(st, val, spelled);
 		return check_timeout(st, val, spelled);
 	}
 
@@ -747,6 +886,11 @@ static void config_defaults(struct config *cfg)
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->fd = -1;
 	cfg->request_queues = CONFIG_QUEUES_DEFAULT;
+	/* Confinement stays off by default until the seccomp allowlist has
+	 * been proven by every test tier. */
+	cfg->sandbox = CONFIG_SANDBOX_NONE;
+	cfg->seccomp = CONFIG_SECCOMP_NONE;
+	cfg->rlimit_nofile = CONFIG_RLIMIT_NOFILE_AUTO;
 }
 
 /* What libvirt reads to learn how to drive a vhost-user backend. */
@@ -844,6 +988,8 @@ void config_free(struct config *cfg)
 	cfg->socket_group = NULL;
 	free(cfg->tag);
 	cfg->tag = NULL;
+	free(cfg->modcaps);
+	cfg->modcaps = NULL;
 }
 
 const char *config_cache_name(enum config_cache cache)
@@ -857,6 +1003,34 @@ const char *config_cache_name(enum config_cache cache)
 		return "auto";
 	case CONFIG_CACHE_ALWAYS:
 		return "always";
+	}
+	return "unknown";
+}
+
+const char *config_sandbox_name(enum config_sandbox sandbox)
+{
+	switch (sandbox) {
+	case CONFIG_SANDBOX_NONE:
+		return "none";
+	case CONFIG_SANDBOX_CHROOT:
+		return "chroot";
+	case CONFIG_SANDBOX_NAMESPACE:
+		return "namespace";
+	}
+	return "unknown";
+}
+
+const char *config_seccomp_name(enum config_seccomp seccomp)
+{
+	switch (seccomp) {
+	case CONFIG_SECCOMP_NONE:
+		return "none";
+	case CONFIG_SECCOMP_KILL:
+		return "kill";
+	case CONFIG_SECCOMP_LOG:
+		return "log";
+	case CONFIG_SECCOMP_TRAP:
+		return "trap";
 	}
 	return "unknown";
 }

@@ -7,6 +7,7 @@
 #ifndef VFSD_CONFIG_H
 #define VFSD_CONFIG_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -23,6 +24,24 @@ enum config_tristate {
 	CONFIG_OFF = 0,
 	CONFIG_ON = 1,
 };
+
+/* --sandbox: how the serving process is confined (src/sandbox/). */
+enum config_sandbox {
+	CONFIG_SANDBOX_NONE, /* "none" (default for now) */
+	CONFIG_SANDBOX_CHROOT, /* "chroot": for containers with namespaces */
+	CONFIG_SANDBOX_NAMESPACE, /* "namespace": mount, pid, net, ipc */
+};
+
+/* --seccomp: what a system call outside the allowlist does. */
+enum config_seccomp {
+	CONFIG_SECCOMP_NONE, /* "none": no filter (default for now) */
+	CONFIG_SECCOMP_KILL, /* "kill": the process dies by SIGSYS */
+	CONFIG_SECCOMP_LOG, /* "log": allowed, logged by the kernel */
+	CONFIG_SECCOMP_TRAP, /* "trap": SIGSYS to the thread */
+};
+
+/* --rlimit-nofile default: raise to min(1000000, fs.nr_open). */
+#define CONFIG_RLIMIT_NOFILE_AUTO ULONG_MAX
 
 #define CONFIG_TAG_MAX 36 /* bytes in struct virtio_fs_config.tag */
 #define CONFIG_QUEUES_MAX 255 /* vhost-user vring indices are 8 bits */
@@ -44,6 +63,11 @@ struct config {
 	bool announce_submounts;
 	bool killpriv_v2; /* --killpriv-v2, -o killpriv_v2 */
 	unsigned int threads; /* --thread-pool-size; 0: automatic */
+	enum config_sandbox sandbox; /* --sandbox, -o sandbox= */
+	enum config_seccomp seccomp; /* --seccomp */
+	char *modcaps; /* --modcaps, -o modcaps=: "+cap:-cap..." or NULL */
+	/* --rlimit-nofile: 0 leaves the limit alone; or _AUTO */
+	unsigned long rlimit_nofile;
 	int log_level; /* enum log_level */
 	bool syslog;
 	/* What the command asked for besides serving. */
@@ -67,5 +91,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 				FILE *out, FILE *err);
 void config_free(struct config *cfg);
 const char *config_cache_name(enum config_cache cache);
+const char *config_sandbox_name(enum config_sandbox sandbox);
+const char *config_seccomp_name(enum config_seccomp seccomp);
 
 #endif /* VFSD_CONFIG_H */

@@ -17,8 +17,10 @@
  * on the object the fd refers to - for an O_PATH|O_NOFOLLOW fd of a symlink,
  * the symlink itself, not its target - whereas the l*xattr() forms would act
  * on the /proc link and fail with EOPNOTSUPP (checked on Linux 6.18).
- * The path form needs /proc mounted at /proc in the daemon's view; the
- * process-wide fchdir() alternative is not safe with several threads.
+ * The path form needs /proc mounted at /proc in the daemon's view, or, in
+ * a sandbox (pt_set_proc_self_fd), the current directory set once and for
+ * all to /proc/self/fd and the relative path "N"; an fchdir() around each
+ * call is not safe with several threads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +52,8 @@ static int xattr_target_get(struct pt_fs *fs, struct pt_node *node,
 		t->fd = fd;
 		return 0;
 	}
-	snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d", node->fd);
+	snprintf(t->path, sizeof(t->path), "%s%d",
+		 fs->proc_is_cwd ? "" : "/proc/self/fd/", node->fd);
 	return 0;
 }
 

@@ -369,6 +369,20 @@ out_free:
 	return ret;
 }
 
+int pt_set_proc_self_fd(struct pt_fs *fs, int proc_self_fd)
+{
+	if (fchdir(proc_self_fd) < 0) {
+		int ret = -errno;
+
+		close(proc_self_fd);
+		return ret;
+	}
+	close(fs->proc_self_fd);
+	fs->proc_self_fd = proc_self_fd;
+	fs->proc_is_cwd = true;
+	return 0;
+}
+
 void pt_free(struct pt_fs *fs)
 {
 	if (!fs)

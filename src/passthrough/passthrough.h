@@ -50,4 +50,15 @@ extern const struct fuse_fs_ops pt_ops;
  */
 int pt_process_init(const char **msg);
 
+/*
+ * The sandbox changed the daemon's view (src/sandbox/): /proc is no longer
+ * at /proc, and after a fork the old fd names the parent's fd table. From
+ * now on reach /proc/self/fd through @proc_self_fd (an O_PATH directory fd
+ * opened inside the sandbox; @fs owns it from now on, also on failure),
+ * which also becomes the current directory so that the xattr calls on
+ * special files use the relative path "N". Call once, single-threaded,
+ * before serving. Returns 0 or -errno.
+ */
+int pt_set_proc_self_fd(struct pt_fs *fs, int proc_self_fd);
+
 #endif /* VFSD_PASSTHROUGH_H */

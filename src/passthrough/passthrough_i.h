@@ -62,6 +62,9 @@ struct pt_handles;
 struct pt_fs {
 	struct pt_options opts; /* source copied */
 	int proc_self_fd; /* O_PATH fd of /proc/self/fd, for reopening */
+	/* The current directory is proc_self_fd (pt_set_proc_self_fd):
+	 * path-form calls name "N" instead of "/proc/self/fd/N". */
+	bool proc_is_cwd;
 	struct pt_node *root; /* nodeid FUSE_ROOT_ID, never forgotten */
 	struct pt_nodes *nodes;
 	struct pt_handles *handles;

@@ -112,6 +112,11 @@ static void test_defaults(void **state)
 	assert_false(r.cfg.syslog);
 	assert_false(r.cfg.want_help);
 	assert_false(r.cfg.want_version);
+	/* Confinement is off by default until the allowlist is proven. */
+	assert_int_equal(r.cfg.sandbox, CONFIG_SANDBOX_NONE);
+	assert_int_equal(r.cfg.seccomp, CONFIG_SECCOMP_NONE);
+	assert_null(r.cfg.modcaps);
+	assert_true(r.cfg.rlimit_nofile == CONFIG_RLIMIT_NOFILE_AUTO);
 	run_free(&r);
 }
 
@@ -436,6 +441,26 @@ static const struct {
 	{ { BASE, "-d", "--log-level", "warn" }, "conflicts with '-d'" },
 	{ { BASE, "--thread-pool-size", "1", "--thread-pool-size=2" },
 	  "conflicts" },
+	{ { BASE, "--sandbox", "jail" }, "bad sandbox 'jail'" },
+	{ { BASE, "--sandbox" }, "'--sandbox' needs a value" },
+	{ { BASE, "-o", "sandbox=jail" },
+	  "bad sandbox 'jail' for '-o sandbox'" },
+	{ { BASE, "-o", "sandbox" }, "'-o sandbox' needs a value" },
+	{ { BASE, "--sandbox", "chroot", "-o", "sandbox=namespace" },
+	  "'-o sandbox' conflicts with '--sandbox'" },
+	{ { BASE, "--seccomp", "maybe" }, "bad seccomp action 'maybe'" },
+	{ { BASE, "--seccomp=kill", "--seccomp=log" }, "conflicts" },
+	{ { BASE, "--modcaps", "sys_admin" }, "bad capability list" },
+	{ { BASE, "--modcaps", "+sys_admin:" }, "bad capability list" },
+	{ { BASE, "--modcaps", "+sys_admin::-mknod" }, "bad capability list" },
+	{ { BASE, "--modcaps", "+" }, "bad capability list" },
+	{ { BASE, "--modcaps", "+sys admin" }, "bad capability list" },
+	{ { BASE, "--modcaps=" }, "non-empty value" },
+	{ { BASE, "-o", "modcaps=-chown,modcaps=+chown" }, "conflicts" },
+	{ { BASE, "--rlimit-nofile", "-1" }, "bad file limit '-1'" },
+	{ { BASE, "--rlimit-nofile", "many" }, "bad file limit 'many'" },
+	{ { BASE, "--rlimit-nofile", "99999999999999999999999" },
+	  "bad file limit" },
 	/* Errors come before --help. */
 	{ { "--help", "--bogus" }, "unknown option '--bogus'" },
 };
@@ -452,6 +477,75 @@ static void test_errors(void **state)
 		assert_error(&r, error_cases[i].needle);
 		run_free(&r);
 	}
+}
+
+static void test_sandbox(void **state)
+{
+	static const struct {
+		const char *args[4];
+		enum config_sandbox sandbox;
+		enum config_seccomp seccomp;
+	} cases[] = {
+		{ { "--sandbox", "namespace" },
+		  CONFIG_SANDBOX_NAMESPACE,
+		  CONFIG_SECCOMP_NONE },
+		{ { "--sandbox=chroot", "--seccomp=log" },
+		  CONFIG_SANDBOX_CHROOT,
+		  CONFIG_SECCOMP_LOG },
+		{ { "--sandbox", "none", "--seccomp", "kill" },
+		  CONFIG_SANDBOX_NONE,
+		  CONFIG_SECCOMP_KILL },
+		{ { "-o", "sandbox=namespace", "--seccomp", "trap" },
+		  CONFIG_SANDBOX_NAMESPACE,
+		  CONFIG_SECCOMP_TRAP },
+		{ { "-o", "sandbox=chroot", "--sandbox", "chroot" },
+		  CONFIG_SANDBOX_CHROOT,
+		  CONFIG_SECCOMP_NONE },
+		{ { "--seccomp", "none" },
+		  CONFIG_SANDBOX_NONE,
+		  CONFIG_SECCOMP_NONE },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct run r;
+
+		parse_args(&r, BASE, cases[i].args[0], cases[i].args[1],
+			   cases[i].args[2], cases[i].args[3], NULL);
+		assert_ok(&r);
+		assert_int_equal(r.cfg.sandbox, cases[i].sandbox);
+		assert_int_equal(r.cfg.seccomp, cases[i].seccomp);
+		run_free(&r);
+	}
+	assert_string_equal(config_sandbox_name(CONFIG_SANDBOX_NAMESPACE),
+			    "namespace");
+	assert_string_equal(config_seccomp_name(CONFIG_SECCOMP_KILL), "kill");
+}
+
+static void test_modcaps_rlimit(void **state)
+{
+	struct run r;
+
+	parse_args(&r, BASE, "--modcaps=+sys_admin:-mknod", "--rlimit-nofile",
+		   "4096", NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.modcaps, "+sys_admin:-mknod");
+	assert_true(r.cfg.rlimit_nofile == 4096);
+	run_free(&r);
+
+	/* The C daemon's spelling; ':' separates, ',' ends the -o item. */
+	parse_args(&r, BASE, "-o", "modcaps=-CAP_CHOWN:+sys_admin,xattr",
+		   "--rlimit-nofile=0", NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.modcaps, "-CAP_CHOWN:+sys_admin");
+	assert_true(r.cfg.xattr);
+	assert_true(r.cfg.rlimit_nofile == 0);
+	run_free(&r);
+
+	/* The same list twice is no conflict. */
+	parse_args(&r, BASE, "--modcaps", "+chown", "-o", "modcaps=+chown",
+		   NULL);
+	assert_ok(&r);
+	run_free(&r);
 }
 
 /* Parsing twice in one process gives the same result (no global state). */
@@ -578,6 +672,8 @@ int main(void)
 		cmocka_unit_test(test_vhost_user),
 		cmocka_unit_test(test_print_capabilities),
 		cmocka_unit_test(test_free_twice),
+		cmocka_unit_test(test_sandbox),
+		cmocka_unit_test(test_modcaps_rlimit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
