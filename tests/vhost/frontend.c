@@ -11,6 +11,7 @@
 #include "frontend.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <signal.h>
 #include <pthread.h>
@@ -1379,4 +1380,19 @@ int vhf_reap(pid_t pid, int timeout_ms, int *status)
 			return -ETIMEDOUT;
 		usleep(10000);
 	}
+}
+
+int vhf_verbose;
+
+void vhf_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!vhf_verbose)
+		return;
+	va_start(ap, fmt);
+	printf("# ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
 }

@@ -292,4 +292,9 @@ int vhf_spawn(char *const argv[], const char *sock, const char *dir,
  * *status gets the waitpid() status. */
 int vhf_reap(pid_t pid, int timeout_ms, int *status);
 
+/* Diagnostics for the test programs: vhf_note() prints "# ..." lines
+ * while vhf_verbose is set (their -v option). */
+extern int vhf_verbose;
+void vhf_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif /* VHF_FRONTEND_H */

@@ -67,25 +67,9 @@ struct ctx {
 };
 
 static char *const *daemon_argv;
-static int verbose;
 static int check_no;
 static char tmpdir[64];
 static uint8_t file_data[FILE_LEN];
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!verbose)
-		return;
-	va_start(ap, fmt);
-	printf("# ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-}
 
 static bool check(struct ctx *c, bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -1974,8 +1958,9 @@ out:
 	}
 	if (c.err_fd >= 0)
 		close(c.err_fd);
-	if (c.fails || verbose) {
-		note("%s: daemon %s; its log:", c.name, status_str(c.status));
+	if (c.fails || vhf_verbose) {
+		vhf_note("%s: daemon %s; its log:", c.name,
+			 status_str(c.status));
 		dump_log(&c);
 	}
 	remove_path(c.dir);
@@ -1991,7 +1976,7 @@ int main(int argc, char **argv)
 
 	for (a = 1; a < argc && strcmp(argv[a], "--"); a++) {
 		if (!strcmp(argv[a], "-v"))
-			verbose = 1;
+			vhf_verbose = 1;
 		else if (!strcmp(argv[a], "-k") && a + 1 < argc)
 			filter = argv[++a];
 		else

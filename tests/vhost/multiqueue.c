@@ -44,7 +44,6 @@
 #define FILE_BYTES (DEPTH * CHUNK)
 #define NOPS (MAX_RQ * (DEPTH + DEPTH / 2))
 
-static int verbose;
 static int check_no;
 static int fails;
 static char tmpdir[64];
@@ -71,21 +70,6 @@ struct op {
 	unsigned file;
 	uint32_t slot;
 };
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!verbose)
-		return;
-	va_start(ap, fmt);
-	printf("# ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-}
 
 static bool check(bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -356,7 +340,7 @@ static void step_writes(struct vhf *fe, const struct file *files)
 			inflight_max = vhf_inflight(fe, q);
 	check(!r, "%u WRITEs and GETATTRs submitted over %u queues (%s)", n,
 	      nrq, strerror(-r));
-	note("up to %u requests in flight per queue", inflight_max);
+	vhf_note("up to %u requests in flight per queue", inflight_max);
 	r = collect_all(fe);
 	check(!r, "every reply collected (%s)", strerror(-r));
 	for (unsigned i = 0; i < n; i++) {
@@ -685,7 +669,7 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "-v")) {
-			verbose = 1;
+			vhf_verbose = 1;
 		} else if (!strcmp(argv[i], "--queues") && i + 1 < argc) {
 			nrq = (unsigned)strtoul(argv[++i], NULL, 10);
 			if (nrq < 1 || nrq > MAX_RQ)

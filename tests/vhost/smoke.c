@@ -36,26 +36,12 @@
 #define FILE_SIZE 100000
 #define NR_INFLIGHT 8
 
-static int verbose;
 static int step_no;
 static char tmpdir[64];
 static char share[128];
 static char sock[128];
 static pid_t daemon_pid = -1;
 static uint8_t data[FILE_SIZE]; /* content of hello.txt */
-
-static __attribute__((format(printf, 1, 2))) void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!verbose)
-		return;
-	va_start(ap, fmt);
-	printf("# ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-}
 
 /* Report step @what: @r is 0 or -errno. */
 static int step(int r, const char *what)
@@ -166,8 +152,8 @@ static int inflight_getattrs(struct vhf *fe, unsigned q, uint64_t nodeid,
 		if (r)
 			goto out_free;
 	}
-	note("%u chains in flight on queue %u, %llu kicks so far",
-	     vhf_inflight(fe, q), q, (unsigned long long)vhf_kicks(fe, q));
+	vhf_note("%u chains in flight on queue %u, %llu kicks so far",
+		 vhf_inflight(fe, q), q, (unsigned long long)vhf_kicks(fe, q));
 	while (vhf_inflight(fe, q)) {
 		struct fuse_out_header oh;
 		uint32_t len;
@@ -214,23 +200,24 @@ static int run(struct vhf *fe)
 	unsigned rq = 1;
 	int fails = 0, r;
 
-	note("features %#llx acked %#llx, protocol %#llx acked %#llx",
-	     (unsigned long long)info->features,
-	     (unsigned long long)info->acked_features,
-	     (unsigned long long)info->protocol_features,
-	     (unsigned long long)info->acked_protocol);
-	note("backend queues %u, set up %u of %u entries%s%s",
-	     info->backend_queues, info->nr_queues, info->queue_size,
-	     info->have_config ? ", config tag " : "",
-	     info->have_config ? (info->tag[0] ? info->tag : "(empty)") : "");
+	vhf_note("features %#llx acked %#llx, protocol %#llx acked %#llx",
+		 (unsigned long long)info->features,
+		 (unsigned long long)info->acked_features,
+		 (unsigned long long)info->protocol_features,
+		 (unsigned long long)info->acked_protocol);
+	vhf_note("backend queues %u, set up %u of %u entries%s%s",
+		 info->backend_queues, info->nr_queues, info->queue_size,
+		 info->have_config ? ", config tag " : "",
+		 info->have_config ? (info->tag[0] ? info->tag : "(empty)") :
+				     "");
 	if (check(info->nr_queues >= 2, "hiprio and a request queue"))
 		return 1;
 
 	r = vhf_fuse_init(fe, rq, FUSE_MAX_PAGES | FUSE_ASYNC_READ, &init);
 	if (step(r, "FUSE_INIT"))
 		return 1;
-	note("INIT: %u.%u max_write %u max_pages %u flags %#x", init.major,
-	     init.minor, init.max_write, init.max_pages, init.flags);
+	vhf_note("INIT: %u.%u max_write %u max_pages %u flags %#x", init.major,
+		 init.minor, init.max_write, init.max_pages, init.flags);
 	fails += check(init.major == FUSE_KERNEL_VERSION && init.minor >= 27,
 		       "INIT version 7.27 or later");
 
@@ -319,7 +306,7 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "-v"))
-			verbose = 1;
+			vhf_verbose = 1;
 		else if (!strcmp(argv[i], "--one-region"))
 			opts.nr_regions = 1;
 		else if (!strcmp(argv[i], "--no-event-idx"))
@@ -382,7 +369,7 @@ int main(int argc, char **argv)
 	fails += step(r, "daemon exits after disconnect");
 	if (!r) {
 		daemon_pid = -1;
-		note("daemon status %#x", status);
+		vhf_note("daemon status %#x", status);
 		fails += check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 			       "daemon exit status 0");
 	}
