@@ -10,8 +10,10 @@
 #                    [vfsd-bench options: -q QUEUES -t SEC -T TESTS -K N ...]
 #
 #   -P POLICIES  comma list of vfsd READ/WRITE offload policies, each run as
-#                a daemon of its own: default (unset), all (0: offload every
-#                READ/WRITE), inline (4294967295: none), or a byte count;
+#                a daemon of its own: default (unset: 256 KiB+ offloaded
+#                when the queue is busy), all (0: offload every
+#                READ/WRITE), inline (4294967295: none), or a byte count
+#                (always offloaded from that size);
 #                set through VFSD_BENCH_OFFLOAD_IO_BYTES (default: default)
 #   -r REPEATS   run every daemon REPEATS times (interleaved: reference,
 #                vfsd policies, reference, ...); the tables show medians
@@ -48,7 +50,7 @@ while [ $# -gt 0 ]; do
     -c) cpus=$2; shift 2 ;;
     -k) keep=$2; shift 2 ;;
     -m) md=1; shift ;;
-    -h|--help) sed -n '3,28p' "$0" >&2; exit 0 ;;
+    -h|--help) sed -n '3,30p' "$0" >&2; exit 0 ;;
     --) shift; break ;;
     *) break ;; # the rest goes to vfsd-bench
   esac

@@ -48,10 +48,12 @@
 #define VFS_DEFAULT_WORKERS 64u
 /* Extra iovecs for buffers that cross guest memory regions. */
 #define VFS_IOV_SLACK 64u
-/* READ/WRITE at least this large go to a worker (by default; the
- * environment variable VFSD_BENCH_OFFLOAD_IO_BYTES overrides it for
- * benchmarks that compare policies: 0 offloads every READ/WRITE, a huge
- * value none). */
+/* READ/WRITE at least this large go to a worker when the queue has other
+ * work that could wait behind them; on an idle queue they are served
+ * inline. The environment variable VFSD_BENCH_OFFLOAD_IO_BYTES replaces
+ * this with a fixed policy for benchmarks that compare policies: READ/WRITE
+ * of at least that many bytes always go to a worker (0: every one; a huge
+ * value: none). */
 #define VFS_OFFLOAD_IO_BYTES (256u << 10)
 
 struct vfs_dev;
@@ -100,6 +102,7 @@ struct vfs_dev {
 	unsigned int max_workers;
 	bool pool_stop; /* protected by ->pool_lock */
 	uint32_t offload_io_bytes; /* immutable */
+	bool offload_always; /* immutable: large I/O even on an idle queue */
 };
 
 /* --- replies --- */
@@ -227,13 +230,19 @@ static void pool_stop(struct vfs_dev *dev)
 
 /* --- the queue threads --- */
 
+enum vfs_place {
+	VFS_INLINE, /* short: serve on the queue thread */
+	VFS_LARGE_IO, /* long only in bytes: offload when others wait */
+	VFS_BLOCKING, /* may block without bound: always offload */
+};
+
 /*
- * Whether a request should leave the queue thread. Only a guess from the
- * first bytes (the guest may change them before the server copies the
- * header): it picks a thread, nothing more.
+ * Where a request should run. Only a guess from the first bytes (the
+ * guest may change them before the server copies the header): it picks a
+ * thread, nothing more.
  */
-static bool is_blocking(const struct vfs_dev *dev,
-			const struct virtq_elem *elem)
+static enum vfs_place classify(const struct vfs_dev *dev,
+			       const struct virtq_elem *elem)
 {
 	struct {
 		struct fuse_in_header h;
@@ -244,7 +253,7 @@ static bool is_blocking(const struct vfs_dev *dev,
 	got = iov_to_buf(elem->out_iov, (int)elem->out_num, 0, &peek,
 			 sizeof(peek));
 	if (got < sizeof(peek.h))
-		return false;
+		return VFS_INLINE;
 	switch (peek.h.opcode) {
 	case FUSE_SETLKW:
 	case FUSE_FSYNC:
@@ -252,15 +261,34 @@ static bool is_blocking(const struct vfs_dev *dev,
 	case FUSE_SYNCFS:
 	case FUSE_FALLOCATE:
 	case FUSE_COPY_FILE_RANGE:
-		return true;
+		return VFS_BLOCKING;
 	case FUSE_WRITE:
-		return peek.h.len >= dev->offload_io_bytes;
+		return peek.h.len >= dev->offload_io_bytes ? VFS_LARGE_IO :
+							     VFS_INLINE;
 	case FUSE_READ:
 		return got == sizeof(peek) &&
-		       peek.r.size >= dev->offload_io_bytes;
+				       peek.r.size >= dev->offload_io_bytes ?
+			       VFS_LARGE_IO :
+			       VFS_INLINE;
 	default:
-		return false;
+		return VFS_INLINE;
 	}
+}
+
+/*
+ * Whether anything could wait behind a long request on this queue: more
+ * requests in the ring, or offloaded ones still running (whose replies
+ * would then be pushed while we hold the thread). With nothing waiting, a
+ * hand-off to a worker only adds two wake-ups to the request's latency.
+ */
+static bool queue_busy(struct vfs_queue *q)
+{
+	bool busy;
+
+	pthread_mutex_lock(&q->lock);
+	busy = q->pending > 0 || virtq_avail_pending(q->vq);
+	pthread_mutex_unlock(&q->lock);
+	return busy;
 }
 
 static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
@@ -269,7 +297,10 @@ static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
 	unsigned int n = elem->out_num + elem->in_num;
 	struct vfs_req *r;
 
-	if (is_blocking(dev, elem)) {
+	enum vfs_place place = classify(dev, elem);
+
+	if (place == VFS_BLOCKING ||
+	    (place == VFS_LARGE_IO && (dev->offload_always || queue_busy(q)))) {
 		r = malloc(sizeof(*r) + n * sizeof(struct iovec));
 		if (r) {
 			memcpy(r->iov, elem->out_iov, n * sizeof(struct iovec));
@@ -301,12 +332,13 @@ static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
 	}
 }
 
-static uint32_t offload_threshold(void)
+static uint32_t offload_threshold(bool *fixed)
 {
 	const char *s = getenv("VFSD_BENCH_OFFLOAD_IO_BYTES");
 	unsigned long long v;
 	char *end;
 
+	*fixed = false;
 	if (!s || !*s)
 		return VFS_OFFLOAD_IO_BYTES;
 	errno = 0;
@@ -316,8 +348,9 @@ static uint32_t offload_threshold(void)
 		return VFS_OFFLOAD_IO_BYTES;
 	}
 	log_info(
-		"benchmark setting: READ/WRITE of %llu bytes and more go to workers",
+		"benchmark setting: READ/WRITE of %llu bytes and more always go to workers",
 		v);
+	*fixed = true;
 	return (uint32_t)v;
 }
 
@@ -538,7 +571,7 @@ int virtio_fs_serve(int conn_fd, const struct virtio_fs_opts *opts,
 		memcpy(dev->config.tag, opts->tag,
 		       strnlen(opts->tag, sizeof(dev->config.tag)));
 	dev->config.num_request_queues = nreq;
-	dev->offload_io_bytes = offload_threshold();
+	dev->offload_io_bytes = offload_threshold(&dev->offload_always);
 	pthread_mutex_init(&dev->pool_lock, NULL);
 	pthread_cond_init(&dev->pool_cond, NULL);
 	pthread_cond_init(&dev->pool_done, NULL);
