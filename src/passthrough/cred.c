@@ -73,6 +73,13 @@ int pt_process_init(const char **msg)
 	return 0;
 }
 
+void pt_cred_switch_ids(void)
+{
+	pthread_once(&root_once, root_check);
+	daemon_is_root = true;
+	groups_dropped = true; /* the sandbox emptied them */
+}
+
 static int caps_get(struct __user_cap_header_struct *hdr,
 		    struct __user_cap_data_struct data[2])
 {

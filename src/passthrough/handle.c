@@ -63,7 +63,6 @@ static void handle_destroy(struct pt_fs *fs, struct pt_handle *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
-	free(h->dir_buf);
 	pthread_mutex_destroy(&h->dir_mutex);
 	pt_node_put(fs, h->node);
 	free(h);

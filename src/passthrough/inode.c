@@ -337,6 +337,23 @@ out_close:
 	return NULL;
 }
 
+struct pt_node *pt_node_find(struct pt_fs *fs, const struct stat *st,
+			     uint64_t mnt_id)
+{
+	struct pt_nodes *t = fs->nodes;
+	struct pt_node *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = hash_find_locked(t, st->st_dev, st->st_ino, mnt_id);
+	if (n) {
+		if (n->nlookup != UINT64_MAX)
+			n->nlookup++;
+		n->refs++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
 void pt_node_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup)
 {
 	struct pt_nodes *t = fs->nodes;
@@ -360,6 +377,24 @@ void pt_node_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup)
 	pthread_mutex_unlock(&t->lock);
 	if (n)
 		node_destroy(n);
+}
+
+void pt_node_rebind(struct pt_fs *fs, struct pt_node *node, int fd,
+		    uint64_t mnt_id)
+{
+	struct pt_nodes *t = fs->nodes;
+	int old;
+
+	/* The key includes the mount: re-file the node under the new one. */
+	pthread_mutex_lock(&t->lock);
+	hash_remove_locked(t, node);
+	old = node->fd;
+	node->fd = fd;
+	node->mnt_id = mnt_id;
+	hash_insert_raw(t->hash, t->hash_size, node);
+	t->hash_used++;
+	pthread_mutex_unlock(&t->lock);
+	close(old);
 }
 
 void pt_nodes_clear(struct pt_fs *fs)

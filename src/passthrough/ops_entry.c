@@ -20,6 +20,24 @@
 
 #include "ops_i.h"
 
+/* Fill @e for @node, described by @st. */
+static void fill_entry(struct pt_fs *fs, struct pt_node *parent,
+		       struct pt_node *node, const struct stat *st,
+		       struct fuse_entry_out *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->nodeid = node->nodeid;
+	e->generation = node->generation;
+	pt_fill_attr(st, &e->attr);
+	pt_fill_timeout(fs, &e->entry_valid, &e->entry_valid_nsec);
+	pt_fill_timeout(fs, &e->attr_valid, &e->attr_valid_nsec);
+	/* A mount point inside the share: let the client make it a
+	 * submount with its own st_dev. */
+	if (fs->opts.announce_submounts && parent && S_ISDIR(st->st_mode) &&
+	    (node->mnt_id != parent->mnt_id || node->dev != parent->dev))
+		e->attr.flags |= FUSE_ATTR_SUBMOUNT;
+}
+
 int pt_entry_from_fd(struct pt_fs *fs, struct pt_node *parent, int fd,
 		     struct fuse_entry_out *e, struct pt_node **nodep)
 {
@@ -36,21 +54,34 @@ int pt_entry_from_fd(struct pt_fs *fs, struct pt_node *parent, int fd,
 	node = pt_node_add(fs, fd, &st, mnt_id, &ret);
 	if (!node)
 		return ret;
-	memset(e, 0, sizeof(*e));
-	e->nodeid = node->nodeid;
-	e->generation = node->generation;
-	pt_fill_attr(&st, &e->attr);
-	pt_fill_timeout(fs, &e->entry_valid, &e->entry_valid_nsec);
-	pt_fill_timeout(fs, &e->attr_valid, &e->attr_valid_nsec);
-	/* A mount point inside the share: let the client make it a
-	 * submount with its own st_dev. */
-	if (fs->opts.announce_submounts && parent && S_ISDIR(st.st_mode) &&
-	    (node->mnt_id != parent->mnt_id || node->dev != parent->dev))
-		e->attr.flags |= FUSE_ATTR_SUBMOUNT;
+	fill_entry(fs, parent, node, &st, e);
 	if (nodep)
 		*nodep = node;
 	else
 		pt_node_put(fs, node);
+	return 0;
+}
+
+/*
+ * Out of fds (@err): an object the node table already holds needs no new
+ * one, so answer for it from a statx of the name; anything else keeps
+ * @err. Without this a client at the fd limit could not even revalidate
+ * the names it knows.
+ */
+static int lookup_known(struct pt_fs *fs, struct pt_node *parent,
+			const char *name, struct fuse_entry_out *e, int err)
+{
+	struct pt_node *node;
+	struct stat st;
+	uint64_t mnt_id;
+
+	if (pt_stat_at(parent->fd, name, &st, &mnt_id))
+		return err;
+	node = pt_node_find(fs, &st, mnt_id);
+	if (!node)
+		return err;
+	fill_entry(fs, parent, node, &st, e);
+	pt_node_put(fs, node);
 	return 0;
 }
 
@@ -65,6 +96,8 @@ int pt_do_lookup(struct pt_fs *fs, struct pt_node *parent, const char *name,
 	    !strcmp(name, ".."))
 		return -EINVAL;
 	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+		return lookup_known(fs, parent, name, e, -errno);
 	if (fd < 0)
 		return -errno;
 	return pt_entry_from_fd(fs, parent, fd, e, NULL);
@@ -198,6 +231,43 @@ static int set_size(struct pt_fs *fs, struct pt_node *node, struct pt_handle *h,
 	return ret;
 }
 
+/*
+ * The chmod(2) and chown(2) rules that depend on the requester's uid
+ * alone, for a requester other than root: mode and owner are applied with
+ * the daemon's CAP_FOWNER and CAP_CHOWN, which a local user of that uid
+ * would not have. Only the owner changes the mode or the group; nobody
+ * gives a file away. Clearing set-ID bits and nothing else is left to
+ * anyone (a client without killpriv clears them that way on a write by a
+ * non-owner). Whether the owner is in the new group stays the client's
+ * check: the daemon does not have the requester's groups. A daemon that
+ * is not root acts as itself for everyone and has nothing to bypass.
+ */
+static int setattr_may(const struct fuse_ctx *ctx, int fd,
+		       const struct fuse_setattr_in *in)
+{
+	const mode_t setid = S_ISUID | S_ISGID;
+	struct stat st;
+	int ret;
+
+	if (ctx->uid == 0 || geteuid() != 0 ||
+	    !(in->valid & (FATTR_MODE | FATTR_UID | FATTR_GID)))
+		return 0;
+	ret = pt_stat_fd(fd, &st, NULL);
+	if (ret)
+		return ret;
+	if ((in->valid & FATTR_UID) && in->uid != st.st_uid)
+		return -EPERM;
+	if (st.st_uid == ctx->uid)
+		return 0;
+	if (in->valid & (FATTR_UID | FATTR_GID))
+		return -EPERM;
+	if ((in->valid & FATTR_MODE) &&
+	    (((in->mode ^ st.st_mode) & 07777 & ~setid) ||
+	     (in->mode & ~st.st_mode & setid)))
+		return -EPERM;
+	return 0;
+}
+
 /* The SETATTR bits that change something. */
 #define PT_FATTR_CHANGES                                                 \
 	(FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_SIZE | FATTR_ATIME | \
@@ -214,9 +284,15 @@ int pt_op_setattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	uint32_t valid = in->valid;
 	int ret;
 
+	if (fs->opts.readonly)
+		return -EROFS;
+
 	node = pt_node_get(fs, nodeid);
 	if (!node)
 		return -ENOENT;
+	ret = setattr_may(ctx, node->fd, in);
+	if (ret)
+		goto out_node;
 	if (valid & FATTR_FH) {
 		h = pt_handle_get_node(fs, in->fh, nodeid);
 		if (!h) {
@@ -323,10 +399,13 @@ static int make_node(struct pt_fs *fs, const struct fuse_ctx *ctx,
 		     mode_t mode, dev_t rdev, const char *target,
 		     struct fuse_entry_out *e)
 {
-	struct pt_node *dir = pt_node_get(fs, parent);
+	struct pt_node *dir;
 	struct pt_cred cred;
 	int ret;
 
+	if (fs->opts.readonly)
+		return -EROFS;
+	dir = pt_node_get(fs, parent);
 	if (!dir)
 		return -ENOENT;
 	ret = pt_cred_enter(ctx, &cred);
@@ -382,9 +461,12 @@ int pt_op_mkdir(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 static int remove_name(struct pt_fs *fs, uint64_t parent, const char *name,
 		       int flags)
 {
-	struct pt_node *dir = pt_node_get(fs, parent);
+	struct pt_node *dir;
 	int ret = 0;
 
+	if (fs->opts.readonly)
+		return -EROFS;
+	dir = pt_node_get(fs, parent);
 	if (!dir)
 		return -ENOENT;
 	if (unlinkat(dir->fd, name, flags) < 0)
@@ -417,6 +499,8 @@ int pt_op_rename(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
 		return -EINVAL;
+	if (fs->opts.readonly)
+		return -EROFS;
 	olddir = pt_node_get(fs, parent);
 	if (!olddir)
 		return -ENOENT;
@@ -453,6 +537,8 @@ int pt_op_link(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	struct pt_fdname n;
 	int ret;
 
+	if (fs->opts.readonly)
+		return -EROFS;
 	node = pt_node_get(fs, nodeid);
 	if (!node)
 		return -ENOENT;

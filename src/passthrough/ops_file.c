@@ -36,15 +36,47 @@ static void fill_open_out(struct pt_fs *fs, uint64_t fh, int flags,
 }
 
 /*
- * Whether the client expects the daemon to clear set-user/group-ID bits for
- * this request, as the host does for a caller without CAP_FSETID:
- * killpriv v2 says so per request (@flag), killpriv v1 leaves it to the
- * daemon for every caller but root.
+ * Whether set-user/group-ID bits must be cleared for this request, as the
+ * host does for a local caller without CAP_FSETID. With killpriv v2 the
+ * client says so per request (@flag), for root too (a guest root without
+ * CAP_FSETID). Otherwise (killpriv v1, which leaves it to the daemon, or no
+ * killpriv, where an honest client has cleared them already) every caller
+ * but root: a guest that skips the client's own clearing gets what a local
+ * write by that user gets.
  */
 static bool must_kill_priv(const struct pt_fs *fs, const struct fuse_ctx *ctx,
 			   bool flag)
 {
-	return flag || (fs->killpriv_v1 && ctx->uid != 0);
+	return flag || (!fs->killpriv_v2 && ctx->uid != 0);
+}
+
+/*
+ * Act as the requester without CAP_FSETID, so that the host clears the
+ * set-ID bits exactly as for a local caller: pt_cred_enter() keeps
+ * CAP_FSETID for root, which must lose it too when the client asked for
+ * the clearing. Always pair with kill_priv_leave().
+ */
+static int kill_priv_enter(const struct fuse_ctx *ctx, struct pt_cred *cred,
+			   bool *dropped)
+{
+	int ret;
+
+	*dropped = false;
+	ret = pt_cred_enter(ctx, cred);
+	if (ret)
+		return ret;
+	if (!cred->cap_dropped) {
+		ret = pt_cap_fsetid_drop(dropped);
+		if (ret)
+			pt_cred_leave(cred);
+	}
+	return ret;
+}
+
+static void kill_priv_leave(struct pt_cred *cred, bool dropped)
+{
+	pt_cap_fsetid_restore(dropped);
+	pt_cred_leave(cred);
 }
 
 /* Open @node with client flags. An O_TRUNC that must clear set-ID bits
@@ -54,34 +86,60 @@ static int open_node(struct pt_fs *fs, const struct fuse_ctx *ctx,
 {
 	struct pt_cred cred;
 	bool as_caller;
+	bool dropped = false;
 	int fd;
 
 	as_caller =
 		(flags & O_TRUNC) &&
 		must_kill_priv(fs, ctx, open_flags & FUSE_OPEN_KILL_SUIDGID);
 	if (as_caller) {
-		fd = pt_cred_enter(ctx, &cred);
+		fd = kill_priv_enter(ctx, &cred, &dropped);
 		if (fd)
 			return fd;
 	}
 	fd = pt_node_open(fs, node, flags);
 	if (as_caller)
-		pt_cred_leave(&cred);
+		kill_priv_leave(&cred, dropped);
 	return fd;
+}
+
+/*
+ * Devices, FIFOs and sockets are opened by the client kernel itself (a
+ * device node in the share names a device of the guest); it never sends
+ * OPEN or CREATE-and-open for them, so one that does is hostile. Opening
+ * the node here would open the host's device (CVE-2020-35517 class) or
+ * block a thread on a FIFO. The answer is EACCES, what the host gives for
+ * a device node on a nodev mount, the closest local case (the reference
+ * daemon answers EBADF, which open(2) never returns).
+ */
+static int special_open_check(const struct pt_node *node)
+{
+	if (S_ISREG(node->type) || S_ISDIR(node->type))
+		return 0;
+	return S_ISLNK(node->type) ? -ELOOP : -EACCES;
 }
 
 int pt_op_open(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	       const struct fuse_open_in *in, struct fuse_open_out *out)
 {
 	struct pt_fs *fs = vfs;
-	struct pt_node *node = pt_node_get(fs, nodeid);
+	struct pt_node *node;
 	uint64_t fh;
 	int flags;
 	int ret;
 	int fd;
 
+	if (fs->opts.readonly &&
+	    ((in->flags & O_ACCMODE) != O_RDONLY || (in->flags & O_TRUNC)))
+		return -EROFS;
+	node = pt_node_get(fs, nodeid);
 	if (!node)
 		return -ENOENT;
+	ret = special_open_check(node);
+	if (ret) {
+		pt_node_put(fs, node);
+		return ret;
+	}
 	flags = pt_host_open_flags(fs, in->flags);
 	fd = open_node(fs, ctx, node, flags, in->open_flags);
 	if (fd < 0) {
@@ -98,7 +156,8 @@ int pt_op_open(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 
 /* CREATE on a name that exists and the client did not ask O_EXCL: open it
  * like OPEN, but only a regular file (never a FIFO or device someone
- * planted under the name, never through a symlink). */
+ * planted under the name: special_open_check(); never through a
+ * symlink). */
 static int create_existing(struct pt_fs *fs, const struct fuse_ctx *ctx,
 			   struct pt_node *dir, const char *name, int flags,
 			   uint32_t open_flags, struct fuse_entry_out *e,
@@ -115,15 +174,12 @@ static int create_existing(struct pt_fs *fs, const struct fuse_ctx *ctx,
 	ret = pt_entry_from_fd(fs, dir, pfd, e, &node);
 	if (ret)
 		return ret;
-	if (S_ISREG(node->type)) {
+	if (S_ISREG(node->type))
 		fd = open_node(fs, ctx, node, flags, open_flags);
-	} else if (S_ISDIR(node->type)) {
+	else if (S_ISDIR(node->type))
 		fd = -EISDIR;
-	} else if (S_ISLNK(node->type)) {
-		fd = -ELOOP;
-	} else {
-		fd = -EACCES;
-	}
+	else
+		fd = special_open_check(node);
 	if (fd < 0) {
 		uint64_t nodeid = node->nodeid;
 
@@ -195,6 +251,8 @@ int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 	int ret;
 	int fd;
 
+	if (fs->opts.readonly)
+		return -EROFS;
 	dir = pt_node_get(fs, parent);
 	if (!dir)
 		return -ENOENT;
@@ -238,6 +296,8 @@ int pt_op_tmpfile(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 	int ret;
 	int fd;
 
+	if (fs->opts.readonly)
+		return -EROFS;
 	dir = pt_node_get(fs, parent);
 	if (!dir)
 		return -ENOENT;
@@ -350,6 +410,22 @@ ssize_t pt_op_read(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	return ret;
 }
 
+/*
+ * CVE-2022-0358 class: a write that must clear the set-user/group-ID bits
+ * runs as the requester (fsuid, fsgid, its group, no CAP_FSETID), so the
+ * host clears exactly what it would for the same local writer, including
+ * S_ISGID without group execute for a writer outside the file's group.
+ * Only worth the credential switch when such a bit is set on @fd.
+ */
+static bool write_kills_priv(const struct pt_fs *fs, const struct fuse_ctx *ctx,
+			     int fd, bool flag)
+{
+	struct stat st;
+
+	return must_kill_priv(fs, ctx, flag) && fstat(fd, &st) == 0 &&
+	       (st.st_mode & (S_ISUID | S_ISGID));
+}
+
 ssize_t pt_op_write(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 		    const struct fuse_write_in *in, const struct iovec *iov,
 		    int iovcnt)
@@ -357,35 +433,28 @@ ssize_t pt_op_write(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	struct pt_fs *fs = vfs;
 	struct pt_handle *h;
 	struct pt_cred cred;
-	bool as_caller = false;
-	struct stat st;
+	bool as_caller;
+	bool dropped = false;
 	ssize_t ret;
 
+	if (fs->opts.readonly)
+		return -EROFS;
 	if (in->offset > INT64_MAX)
 		return -EINVAL;
 	h = pt_handle_get_node(fs, in->fh, nodeid);
 	if (!h)
 		return -EBADF;
-	/*
-	 * CVE-2022-0358 class: a write that must clear the set-user/group-ID
-	 * bits runs as the requester (fsuid, fsgid, its group, no
-	 * CAP_FSETID), so the host clears exactly what it would for the
-	 * same local writer, including S_ISGID without group execute for a
-	 * writer outside the file's group. Only worth the credential
-	 * switch when such a bit is set.
-	 */
-	if (must_kill_priv(fs, ctx,
-			   in->write_flags & FUSE_WRITE_KILL_SUIDGID) &&
-	    fstat(h->fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID))) {
-		ret = pt_cred_enter(ctx, &cred);
+	as_caller = write_kills_priv(fs, ctx, h->fd,
+				     in->write_flags & FUSE_WRITE_KILL_SUIDGID);
+	if (as_caller) {
+		ret = kill_priv_enter(ctx, &cred, &dropped);
 		if (ret)
 			goto out_handle;
-		as_caller = true;
 	}
 	ret = rw_loop(h->fd, iov, iovcnt, rw_len(in->size, iov, iovcnt),
 		      (off_t)in->offset, true);
 	if (as_caller)
-		pt_cred_leave(&cred);
+		kill_priv_leave(&cred, dropped);
 out_handle:
 	pt_handle_put(fs, h);
 	return ret;
@@ -452,6 +521,8 @@ int pt_op_fallocate(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	struct pt_handle *h;
 	int ret = 0;
 
+	if (fs->opts.readonly)
+		return -EROFS;
 	if (in->offset > INT64_MAX || in->length > INT64_MAX)
 		return -EINVAL;
 	h = pt_handle_get_node(fs, in->fh, nodeid);
@@ -471,10 +542,15 @@ ssize_t pt_op_copy_file_range(void *vfs, const struct fuse_ctx *ctx,
 	struct pt_fs *fs = vfs;
 	struct pt_handle *hin;
 	struct pt_handle *hout;
+	struct pt_cred cred;
+	bool as_caller;
+	bool dropped = false;
 	loff_t off_in;
 	loff_t off_out;
 	ssize_t ret;
 
+	if (fs->opts.readonly)
+		return -EROFS;
 	if (in->flags)
 		return -EINVAL;
 	if (in->off_in > INT64_MAX || in->off_out > INT64_MAX)
@@ -489,10 +565,21 @@ ssize_t pt_op_copy_file_range(void *vfs, const struct fuse_ctx *ctx,
 	}
 	off_in = (loff_t)in->off_in;
 	off_out = (loff_t)in->off_out;
+	/* A write into the output file: the same set-ID rules as WRITE
+	 * (the request carries no kill flag of its own). */
+	as_caller = write_kills_priv(fs, ctx, hout->fd, false);
+	if (as_caller) {
+		ret = kill_priv_enter(ctx, &cred, &dropped);
+		if (ret)
+			goto out_out;
+	}
 	ret = copy_file_range(hin->fd, &off_in, hout->fd, &off_out,
 			      in->len > SSIZE_MAX ? SSIZE_MAX : in->len, 0);
 	if (ret < 0)
 		ret = -errno;
+	if (as_caller)
+		kill_priv_leave(&cred, dropped);
+out_out:
 	pt_handle_put(fs, hout);
 out_in:
 	pt_handle_put(fs, hin);

@@ -18,6 +18,8 @@ struct pt_fdname {
 void pt_fdname(struct pt_fdname *n, int fd);
 /* statx of an O_PATH (or any) fd, not following a final symlink. */
 int pt_stat_fd(int fd, struct stat *st, uint64_t *mnt_id);
+/* The same for @name relative to @dirfd, not following a final symlink. */
+int pt_stat_at(int dirfd, const char *name, struct stat *st, uint64_t *mnt_id);
 void pt_fill_attr(const struct stat *st, struct fuse_attr *attr);
 void pt_fill_timeout(const struct pt_fs *fs, uint64_t *sec, uint32_t *nsec);
 /* FOPEN_* flags for a file handle opened with host flags @flags. */

@@ -21,12 +21,28 @@
  * a sandbox (pt_set_proc_self_fd), the current directory set once and for
  * all to /proc/self/fd and the relative path "N"; an fchdir() around each
  * call is not safe with several threads.
+ *
+ * Who may do what (xattr_may): the calls run as the daemon, whose
+ * capabilities (CAP_FOWNER, CAP_SETFCAP, and CAP_SYS_ADMIN when --modcaps
+ * keeps it) a local user of the requester's uid would not have. For a
+ * requester other than root, the host's rules that depend on the uid alone
+ * are applied first: trusted.* is root's (values read as absent, names
+ * left out of lists), security.* is written only by root (file
+ * capabilities included), ACLs only by the file's owner, user.* only
+ * where the mode bits could allow it and not in another user's sticky
+ * directory. Guest root is root in the share: its requests get the
+ * daemon's own answer; so does everyone when the daemon is not root.
+ * What depends on the requester's full group list, which the daemon does
+ * not have, is left to the client's check, so a refusal here is one the
+ * host gives a local caller of that uid without capabilities too.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -74,6 +90,85 @@ static int xattr_name_check(const char *name)
 	return 0;
 }
 
+#define PREFIX_IS(name, p) (strncmp((name), (p), sizeof(p) - 1) == 0)
+
+/* Whether the mode of @st could grant @bits (04 read, 02 write) to the
+ * requester: the owner class for the owner; otherwise the group or the
+ * other class, since membership in the file's group (or an ACL entry,
+ * bounded by the group class) cannot be ruled out without the requester's
+ * full group list. */
+static bool mode_may_allow(const struct fuse_ctx *ctx, const struct stat *st,
+			   mode_t bits)
+{
+	if (st->st_uid == ctx->uid)
+		return ((st->st_mode >> 6) & bits) == bits;
+	return (((st->st_mode >> 3) | st->st_mode) & bits) == bits;
+}
+
+/*
+ * Whether requests of @ctx need the checks below: a requester other than
+ * root, served by a daemon running as root (one that is not acts as
+ * itself for everyone, with no capability the host would not give its
+ * own uid).
+ */
+static bool for_other_user(const struct fuse_ctx *ctx)
+{
+	return ctx->uid != 0 && geteuid() == 0;
+}
+
+/*
+ * The host's permission rules for xattr @name that depend on the
+ * requester's uid only (see the note at the top); 0 to go ahead, or the
+ * host's answer for a local caller of that uid without capabilities.
+ */
+static int xattr_may(const struct fuse_ctx *ctx, const struct pt_node *node,
+		     const char *name, bool write)
+{
+	struct stat st;
+
+	if (!for_other_user(ctx))
+		return 0;
+	if (PREFIX_IS(name, "trusted."))
+		return write ? -EPERM : -ENODATA;
+	if (PREFIX_IS(name, "security."))
+		return write ? -EPERM : 0;
+	if (!PREFIX_IS(name, "user.") &&
+	    !(write && PREFIX_IS(name, "system.posix_acl_")))
+		return 0; /* the host decides the rest alone */
+	if (fstatat(node->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!PREFIX_IS(name, "user."))
+		return st.st_uid == ctx->uid ? 0 : -EPERM; /* an ACL */
+	/* user.* on other types: the host refuses by itself */
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return 0;
+	if (write && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) &&
+	    st.st_uid != ctx->uid)
+		return -EPERM;
+	return mode_may_allow(ctx, &st, write ? 02 : 04) ? 0 : -EACCES;
+}
+
+/* Remove the trusted.* names from the name list @list of @len bytes, as
+ * the host hides them from unprivileged callers; the new length. */
+static size_t list_drop_trusted(char *list, size_t len)
+{
+	size_t in = 0;
+	size_t out = 0;
+
+	while (in < len) {
+		size_t n = strnlen(list + in, len - in);
+		size_t step = n < len - in ? n + 1 : n;
+
+		if (n < sizeof("trusted.") - 1 ||
+		    !PREFIX_IS(list + in, "trusted.")) {
+			memmove(list + out, list + in, step);
+			out += step;
+		}
+		in += step;
+	}
+	return out;
+}
+
 /* The node for an xattr request with one reference, or an error. */
 static int xattr_begin(struct pt_fs *fs, uint64_t nodeid, const char *name,
 		       struct pt_node **node, struct xattr_target *t)
@@ -118,6 +213,9 @@ int pt_setxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 
 	if (!fs->opts.xattr)
 		return -ENOSYS;
+	if (fs->opts.readonly)
+		return -EROFS;
+
 	if (size > XATTR_SIZE_MAX)
 		return -E2BIG;
 	if (flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
@@ -126,6 +224,9 @@ int pt_setxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	ret = xattr_begin(fs, nodeid, name, &node, &t);
 	if (ret)
 		return ret;
+	ret = xattr_may(ctx, node, name, true);
+	if (ret)
+		goto out_end;
 	/*
 	 * Setting an access ACL clears S_ISGID when the caller is not in
 	 * the file's group and lacks CAP_FSETID. The client asks for that
@@ -133,10 +234,10 @@ int pt_setxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	 * CAP_FSETID for non-root) lets the host decide exactly as it would
 	 * for a local caller.
 	 *
-	 * Everything else is set as the daemon: the client has already
-	 * checked the caller's permission. That includes "security.*" and
-	 * "trusted.*", which therefore get the host's semantics for a root
-	 * caller (issue 5 revisits how these namespaces are exposed).
+	 * Everything else is set as the daemon, once xattr_may() has
+	 * applied the rules that the daemon's capabilities would bypass:
+	 * trusted.* and security.* are then root's alone, with the host's
+	 * answer for a root holding the daemon's capabilities.
 	 */
 	as_requester = (setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) &&
 		       strcmp(name, "system.posix_acl_access") == 0;
@@ -171,6 +272,11 @@ ssize_t pt_getxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	ret = xattr_begin(fs, nodeid, name, &node, &t);
 	if (ret)
 		return ret;
+	ret = xattr_may(ctx, node, name, false);
+	if (ret) {
+		xattr_end(fs, node, &t);
+		return ret;
+	}
 	/* No value is larger, so a larger buffer is never needed. */
 	if (size > XATTR_SIZE_MAX)
 		size = XATTR_SIZE_MAX;
@@ -187,6 +293,36 @@ ssize_t pt_getxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	return n;
 }
 
+/* LISTXATTR for a requester other than root: the whole list, without the
+ * trusted.* names, then the size or the names as asked. */
+static ssize_t list_for_user(const struct xattr_target *t, char *buf,
+			     size_t size)
+{
+	char *all = malloc(XATTR_LIST_MAX);
+	ssize_t n;
+
+	if (!all)
+		return -ENOMEM;
+	if (t->fd >= 0)
+		n = flistxattr(t->fd, all, XATTR_LIST_MAX);
+	else
+		n = listxattr(t->path, all, XATTR_LIST_MAX);
+	if (n < 0) {
+		n = -errno;
+		goto out_free;
+	}
+	n = (ssize_t)list_drop_trusted(all, (size_t)n);
+	if (size == 0)
+		goto out_free;
+	if ((size_t)n > size)
+		n = -ERANGE;
+	else
+		memcpy(buf, all, (size_t)n);
+out_free:
+	free(all);
+	return n;
+}
+
 ssize_t pt_listxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 		     char *buf, size_t size)
 {
@@ -199,6 +335,11 @@ ssize_t pt_listxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	ret = xattr_begin(fs, nodeid, NULL, &node, &t);
 	if (ret)
 		return ret;
+	if (for_other_user(ctx)) {
+		n = list_for_user(&t, buf, size);
+		xattr_end(fs, node, &t);
+		return n;
+	}
 	if (size > XATTR_LIST_MAX)
 		size = XATTR_LIST_MAX;
 	if (size == 0)
@@ -222,10 +363,17 @@ int pt_removexattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	struct xattr_target t;
 	int ret;
 
+	if (fs->opts.xattr && fs->opts.readonly)
+		return -EROFS;
 	/* As the daemon, like setxattr (see there for security/trusted). */
 	ret = xattr_begin(fs, nodeid, name, &node, &t);
 	if (ret)
 		return ret;
+	ret = xattr_may(ctx, node, name, true);
+	if (ret) {
+		xattr_end(fs, node, &t);
+		return ret;
+	}
 	if (t.fd >= 0)
 		ret = fremovexattr(t.fd, name);
 	else

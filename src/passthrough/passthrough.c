@@ -30,9 +30,15 @@ void pt_fdname(struct pt_fdname *n, int fd)
 
 int pt_stat_fd(int fd, struct stat *st, uint64_t *mnt_id)
 {
+	return pt_stat_at(fd, "", st, mnt_id);
+}
+
+int pt_stat_at(int dirfd, const char *name, struct stat *st, uint64_t *mnt_id)
+{
 	struct statx stx;
 
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+	if (statx(dirfd, name,
+		  (name[0] ? 0 : AT_EMPTY_PATH) | AT_SYMLINK_NOFOLLOW,
 		  STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
 		return -errno;
 	memset(st, 0, sizeof(*st));
@@ -107,8 +113,10 @@ int pt_host_open_flags(const struct pt_fs *fs, uint32_t in_flags)
 {
 	int flags = (int)in_flags;
 
-	/* Creation is CREATE's business; no controlling terminals. */
-	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY);
+	/* Creation is CREATE's business; no controlling terminals. O_PATH
+	 * would make the host ignore O_CREAT, O_EXCL and O_TMPFILE (and
+	 * hand out an fd that opens nothing): never from the client. */
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_PATH);
 	if (!fs->opts.allow_direct_io)
 		flags &= ~O_DIRECT;
 	/*
@@ -380,6 +388,25 @@ int pt_set_proc_self_fd(struct pt_fs *fs, int proc_self_fd)
 	close(fs->proc_self_fd);
 	fs->proc_self_fd = proc_self_fd;
 	fs->proc_is_cwd = true;
+	return 0;
+}
+
+int pt_set_root_fd(struct pt_fs *fs, int root_fd)
+{
+	struct stat st;
+	uint64_t mnt_id;
+	int ret;
+
+	if (root_fd < 0)
+		return -EBADF;
+	ret = pt_stat_fd(root_fd, &st, &mnt_id);
+	if (!ret && (st.st_dev != fs->root->dev || st.st_ino != fs->root->ino))
+		ret = -EXDEV;
+	if (ret) {
+		close(root_fd);
+		return ret;
+	}
+	pt_node_rebind(fs, fs->root, root_fd, mnt_id);
 	return 0;
 }
 

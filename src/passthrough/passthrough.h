@@ -28,6 +28,7 @@ struct pt_options {
 	int readdirplus; /* -1: automatic (off with cache never), 0, 1 */
 	bool killpriv_v2; /* negotiate FUSE_HANDLE_KILLPRIV_V2 */
 	bool announce_submounts;
+	bool readonly; /* --readonly: every change refused with EROFS */
 };
 
 struct pt_fs;
@@ -49,6 +50,13 @@ extern const struct fuse_fs_ops pt_ops;
  * across fsuid changes. Returns 0 or -errno with @msg set.
  */
 int pt_process_init(const char **msg);
+/*
+ * The sandbox made this process able to act as other ids (id 0 of a user
+ * namespace mapping more than one id, setgroups allowed, capabilities kept
+ * across fsuid changes): from now on take each requester's ids, as a
+ * daemon started as root does. Call before serving starts.
+ */
+void pt_cred_switch_ids(void);
 
 /*
  * The sandbox changed the daemon's view (src/sandbox/): /proc is no longer
@@ -60,5 +68,17 @@ int pt_process_init(const char **msg);
  * before serving. Returns 0 or -errno.
  */
 int pt_set_proc_self_fd(struct pt_fs *fs, int proc_self_fd);
+
+/*
+ * The sandbox made the shared directory the daemon's root: @root_fd is an
+ * O_PATH fd of "/" opened inside it. The root node takes it over (@fs owns
+ * it from now on, also on failure) so that its fd is the sandbox root
+ * itself: the fd opened by pt_new() names the directory through the
+ * host's mount, and a walk up from it (a ".." or a followed relative
+ * symlink, should a bug ever let one through) would climb out of the
+ * sandbox's bind mount. Call once, single-threaded, before serving.
+ * Returns 0, or -errno (-EXDEV when @root_fd is another directory).
+ */
+int pt_set_root_fd(struct pt_fs *fs, int root_fd);
 
 #endif /* VFSD_PASSTHROUGH_H */

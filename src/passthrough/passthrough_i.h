@@ -46,11 +46,9 @@ struct pt_handle {
 	int open_flags; /* host open flags used; immutable */
 	bool is_dir;
 	pthread_mutex_t dir_mutex; /* serialises lseek+getdents on fd */
-	/* directory stream state, protected by ->dir_mutex */
-	char *dir_buf;
-	size_t dir_len; /* valid bytes in dir_buf */
-	size_t dir_pos; /* next entry in dir_buf */
-	uint64_t dir_off; /* offset of the entry at dir_pos */
+	/* directory stream state, protected by ->dir_mutex: the cookie
+	 * after the last entry sent (ops_dir.c) */
+	uint64_t dir_off;
 	uint64_t refs; /* protected by the handle table lock (handle.c) */
 };
 
@@ -93,8 +91,19 @@ void pt_node_put(struct pt_fs *fs, struct pt_node *node);
  */
 struct pt_node *pt_node_add(struct pt_fs *fs, int fd, const struct stat *st,
 			    uint64_t mnt_id, int *err);
+/*
+ * The node of an object the table already holds, keyed as pt_node_add(),
+ * with one more lookup reference and an in-flight one; NULL when unknown.
+ */
+struct pt_node *pt_node_find(struct pt_fs *fs, const struct stat *st,
+			     uint64_t mnt_id);
 /* Drop @nlookup lookup references (FORGET); unknown ids are ignored. */
 void pt_node_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup);
+/* Give @node the fd @fd of the same object seen through mount @mnt_id
+ * (the old fd is closed). Only before serving: ->fd is otherwise
+ * immutable. */
+void pt_node_rebind(struct pt_fs *fs, struct pt_node *node, int fd,
+		    uint64_t mnt_id);
 /* Drop every node but the root (DESTROY, re-INIT). */
 void pt_nodes_clear(struct pt_fs *fs);
 
