@@ -8,9 +8,11 @@ pkgs=(
   build-essential meson ninja-build pkg-config
   libcmocka-dev          # unit tests
   libseccomp-dev libcap-ng-dev  # sandbox: seccomp allowlist, capability drop
-  clang clang-format     # sanitizer builds, style check
+  clang clang-format     # sanitizer builds (ASan, UBSan, TSan), style check
+  valgrind               # leak and fd checks of the VMM-misbehaviour tests
   attr acl               # getfattr/setfattr for the xattr tests
   util-linux             # setpriv, unshare, mount
+  uidmap                 # newuidmap/newgidmap: unprivileged user-namespace maps
   fio                    # benchmarks
   qemu-system-x86        # guest tests; brings QEMU's reference virtiofsd
   busybox-static cpio xz-utils  # the guest tests' initramfs

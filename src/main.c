@@ -115,8 +115,20 @@ static enum pt_cache pt_cache_of(enum config_cache cache)
 	return PT_CACHE_AUTO;
 }
 
+/* --uid-map/--gid-map as the sandbox takes them (at most the kernel's
+ * CONFIG_IDMAP_MAX lines each, checked by the parser). */
+static void idmap_copy(struct sandbox_idmap *to,
+		       const struct config_idmap *from, unsigned int count)
+{
+	for (unsigned int i = 0; i < count && i < CONFIG_IDMAP_MAX; i++)
+		to[i] = (struct sandbox_idmap){ from[i].inside, from[i].outside,
+						from[i].count };
+}
+
 static struct sandbox_opts sandbox_opts_of(const struct config *cfg)
 {
+	static struct sandbox_idmap uid_map[CONFIG_IDMAP_MAX];
+	static struct sandbox_idmap gid_map[CONFIG_IDMAP_MAX];
 	static const enum sandbox_mode modes[] = {
 		[CONFIG_SANDBOX_NONE] = SANDBOX_NONE,
 		[CONFIG_SANDBOX_CHROOT] = SANDBOX_CHROOT,
@@ -129,6 +141,8 @@ static struct sandbox_opts sandbox_opts_of(const struct config *cfg)
 		[CONFIG_SECCOMP_TRAP] = SANDBOX_SECCOMP_TRAP,
 	};
 
+	idmap_copy(uid_map, cfg->uid_map, cfg->uid_map_count);
+	idmap_copy(gid_map, cfg->gid_map, cfg->gid_map_count);
 	return (struct sandbox_opts){
 		.mode = modes[cfg->sandbox],
 		.seccomp = actions[cfg->seccomp],
@@ -139,6 +153,10 @@ static struct sandbox_opts sandbox_opts_of(const struct config *cfg)
 				SANDBOX_RLIMIT_NOFILE_AUTO :
 				cfg->rlimit_nofile,
 		.host_mount = cfg->mount_point != NULL,
+		.uid_map = uid_map,
+		.uid_map_count = cfg->uid_map_count,
+		.gid_map = gid_map,
+		.gid_map_count = cfg->gid_map_count,
 	};
 }
 
@@ -162,11 +180,23 @@ static int confine(const struct sandbox_opts *sbo, struct pt_fs *fs,
 	}
 	if (ret == SANDBOX_PARENT_EXIT)
 		return 0;
+	if (sandbox_userns_ids_switchable())
+		pt_cred_switch_ids();
 	if (proc_fd >= 0) {
 		ret = pt_set_proc_self_fd(fs, proc_fd);
 		if (ret) {
 			log_error(
 				"sandbox: /proc/self/fd as the working directory: %s",
+				strerror(-ret));
+			return ret;
+		}
+		/* A chroot or namespace sandbox: "/" is the shared directory
+		 * now, and the root node must hold it as the sandbox sees it. */
+		ret = pt_set_root_fd(
+			fs, open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+		if (ret) {
+			log_error(
+				"sandbox: the shared directory as the root: %s",
 				strerror(-ret));
 			return ret;
 		}
@@ -342,6 +372,7 @@ int main(int argc, char **argv)
 		.readdirplus = cfg.readdirplus,
 		.killpriv_v2 = cfg.killpriv_v2,
 		.announce_submounts = cfg.announce_submounts,
+		.readonly = cfg.readonly,
 	};
 	ret = pt_new(&pto, &fs, &msg);
 	if (ret) {

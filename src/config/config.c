@@ -13,6 +13,7 @@
  * --help/--version short-circuit; otherwise the required settings are
  * checked. Every error is one line on @err and CONFIG_ERROR.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -34,6 +35,7 @@ enum setting {
 	SET_READDIRPLUS,
 	SET_KILLPRIV_V2,
 	SET_SUBMOUNTS,
+	SET_READONLY,
 	SET_THREADS,
 	SET_LOG_LEVEL,
 	SET_SYSLOG,
@@ -62,6 +64,7 @@ enum opt_id {
 	OPT_KILLPRIV_V2,
 	OPT_NO_KILLPRIV_V2,
 	OPT_ANNOUNCE_SUBMOUNTS,
+	OPT_READONLY,
 	OPT_THREAD_POOL_SIZE,
 	OPT_LOG_LEVEL,
 	OPT_SYSLOG,
@@ -80,6 +83,10 @@ enum opt_id {
 	OPT_SECCOMP,
 	OPT_MODCAPS,
 	OPT_RLIMIT_NOFILE,
+	OPT_UID_MAP,
+	OPT_GID_MAP,
+	OPT_TRANSLATE_UID,
+	OPT_TRANSLATE_GID,
 };
 
 struct opt_def {
@@ -124,16 +131,26 @@ static const struct opt_def opt_table[] = {
 	  "negotiate FUSE_HANDLE_KILLPRIV_V2" },
 	{ "no-killpriv-v2", 0, NULL, OPT_NO_KILLPRIV_V2,
 	  "do not negotiate FUSE_HANDLE_KILLPRIV_V2 (default)" },
+	{ "readonly", 0, NULL, OPT_READONLY,
+	  "share read-only: every change is refused with EROFS" },
 	{ "announce-submounts", 0, NULL, OPT_ANNOUNCE_SUBMOUNTS,
 	  "tell the client about mounts inside the share" },
 	{ "sandbox", 0, "MODE", OPT_SANDBOX,
-	  "namespace, chroot or none (default none)" },
+	  "namespace (default), chroot or none" },
 	{ "seccomp", 0, "ACTION", OPT_SECCOMP,
-	  "kill, log, trap or none: what a system call off the list does" },
+	  "kill (default), log, trap or none: what a system call off the list does" },
 	{ "modcaps", 0, "CAPS", OPT_MODCAPS,
 	  "add or remove capabilities, e.g. +sys_admin:-mknod" },
 	{ "rlimit-nofile", 0, "N", OPT_RLIMIT_NOFILE,
 	  "open file limit (0: unchanged; default raised to 1000000)" },
+	{ "uid-map", 0, ":NS_UID:HOST_UID:COUNT:", OPT_UID_MAP,
+	  "map host uids into the user namespace of an unprivileged --sandbox namespace (repeatable; default: your uid as itself)" },
+	{ "gid-map", 0, ":NS_GID:HOST_GID:COUNT:", OPT_GID_MAP,
+	  "the same for gids (repeatable; default: your gid as itself)" },
+	{ "translate-uid", 0, "MAP", OPT_TRANSLATE_UID,
+	  "not supported (refused): use --uid-map" },
+	{ "translate-gid", 0, "MAP", OPT_TRANSLATE_GID,
+	  "not supported (refused): use --gid-map" },
 	{ "thread-pool-size", 0, "N", OPT_THREAD_POOL_SIZE,
 	  "at most N request threads (0: automatic, default)" },
 	{ "log-level", 0, "LEVEL", OPT_LOG_LEVEL,
@@ -480,6 +497,114 @@ static int set_rlimit_nofile(struct parse_state *st, const char *val,
 	return ret;
 }
 
+int config_parse_idmap(const char *s, struct config_idmap *out,
+		       const char **why)
+{
+	size_t len = strlen(s);
+	uint32_t field[3];
+	const char *p;
+	char sep;
+
+	sep = s[0];
+	if (len < 2 || isalnum((unsigned char)sep) || s[len - 1] != sep) {
+		*why = "it must start and end with the same separator, like ':'";
+		return -EINVAL;
+	}
+	p = s + 1;
+	for (int i = 0; i < 3; i++) {
+		unsigned long long v;
+		char *end;
+
+		if (*p < '0' || *p > '9') {
+			*why = "expected three numbers between the separators";
+			return -EINVAL;
+		}
+		errno = 0;
+		v = strtoull(p, &end, 10);
+		if (errno || v > UINT32_MAX) {
+			*why = "a number is larger than 4294967295";
+			return -EINVAL;
+		}
+		if (*end != sep) {
+			*why = "expected three numbers between the separators";
+			return -EINVAL;
+		}
+		field[i] = (uint32_t)v;
+		p = end + 1;
+	}
+	if (*p != '\0') {
+		*why = "expected three numbers between the separators";
+		return -EINVAL;
+	}
+	if (field[2] == 0) {
+		*why = "the count must be at least 1";
+		return -EINVAL;
+	}
+	/* The kernel's rule: a range ends before 4294967295, the invalid id. */
+	if ((uint64_t)field[0] + field[2] > UINT32_MAX ||
+	    (uint64_t)field[1] + field[2] > UINT32_MAX) {
+		*why = "the range goes past id 4294967294";
+		return -EINVAL;
+	}
+	out->inside = field[0];
+	out->outside = field[1];
+	out->count = field[2];
+	return 0;
+}
+
+static bool ranges_overlap(uint32_t a, uint32_t b, uint32_t count_a,
+			   uint32_t count_b)
+{
+	return (uint64_t)a < (uint64_t)b + count_b &&
+	       (uint64_t)b < (uint64_t)a + count_a;
+}
+
+/* --uid-map/--gid-map: one more line of the map, as the kernel takes it. */
+static int add_idmap(struct parse_state *st, const char *val,
+		     const char *spelled, bool gid)
+{
+	struct config_idmap **map = gid ? &st->cfg->gid_map : &st->cfg->uid_map;
+	unsigned int *count =
+		gid ? &st->cfg->gid_map_count : &st->cfg->uid_map_count;
+	const char *what = gid ? "gid" : "uid";
+	struct config_idmap m, *grown;
+	const char *why;
+
+	if (config_parse_idmap(val, &m, &why)) {
+		perr(st,
+		     "bad map '%s' for '%s': %s; use :namespace_%s:host_%s:count:, e.g. :0:1000:1:",
+		     val, spelled, why, what, what);
+		return -EINVAL;
+	}
+	if (*count >= CONFIG_IDMAP_MAX) {
+		perr(st, "too many '%s' ranges: the kernel takes at most %d",
+		     spelled, CONFIG_IDMAP_MAX);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < *count; i++) {
+		const struct config_idmap *o = &(*map)[i];
+		bool in =
+			ranges_overlap(m.inside, o->inside, m.count, o->count);
+
+		if (in ||
+		    ranges_overlap(m.outside, o->outside, m.count, o->count)) {
+			perr(st,
+			     "'%s %s' overlaps :%u:%u:%u: %s: ranges of a map must not overlap",
+			     spelled, val, o->inside, o->outside, o->count,
+			     in ? "inside the namespace" : "on the host");
+			return -EINVAL;
+		}
+	}
+	grown = realloc(*map, (*count + 1) * sizeof(**map));
+	if (!grown) {
+		perr(st, "out of memory");
+		return -ENOMEM;
+	}
+	grown[(*count)++] = m;
+	*map = grown;
+	return 0;
+}
+
 /* Apply one option of the table with its value (NULL for flags). */
 static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 		     const char *spelled)
@@ -517,6 +642,9 @@ static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 	case OPT_NO_KILLPRIV_V2:
 		return set_bool(st, SET_KILLPRIV_V2, &cfg->killpriv_v2,
 				id == OPT_KILLPRIV_V2, spelled);
+	case OPT_READONLY:
+		return set_bool(st, SET_READONLY, &cfg->readonly, true,
+				spelled);
 	case OPT_ANNOUNCE_SUBMOUNTS:
 		return set_bool(st, SET_SUBMOUNTS, &cfg->announce_submounts,
 				true, spelled);
@@ -564,6 +692,17 @@ static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 		return set_modcaps(st, val, spelled);
 	case OPT_RLIMIT_NOFILE:
 		return set_rlimit_nofile(st, val, spelled);
+	case OPT_UID_MAP:
+	case OPT_GID_MAP:
+		return add_idmap(st, val, spelled, id == OPT_GID_MAP);
+	case OPT_TRANSLATE_UID:
+	case OPT_TRANSLATE_GID:
+		/* Refused rather than ignored: a guest would otherwise act
+		 * with ids the operator meant to translate or forbid. */
+		perr(st,
+		     "'%s' is not supported by vfsd; an unprivileged vfsd maps ids with '--%s-map' and its user namespace",
+		     spelled, id == OPT_TRANSLATE_UID ? "uid" : "gid");
+		return -EINVAL;
 	case OPT_LEGACY:
 		break; /* handled by the caller */
 	}
@@ -593,6 +732,7 @@ static const struct {
 	  offsetof(struct config, killpriv_v2), false },
 	{ "announce_submounts", SET_SUBMOUNTS,
 	  offsetof(struct config, announce_submounts), true },
+	{ "readonly", SET_READONLY, offsetof(struct config, readonly), true },
 };
 
 /* Legacy items accepted for compatibility that change nothing. */
@@ -886,10 +1026,11 @@ static void config_defaults(struct config *cfg)
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->fd = -1;
 	cfg->request_queues = CONFIG_QUEUES_DEFAULT;
-	/* Confinement stays off by default until the seccomp allowlist has
-	 * been proven by every test tier. */
-	cfg->sandbox = CONFIG_SANDBOX_NONE;
-	cfg->seccomp = CONFIG_SECCOMP_NONE;
+	/* Confined by default: namespaces (with a user namespace when not
+	 * root; config_parse() falls back to none for a host mount), the
+	 * seccomp filter in kill mode. */
+	cfg->sandbox = CONFIG_SANDBOX_NAMESPACE;
+	cfg->seccomp = CONFIG_SECCOMP_KILL;
 	cfg->rlimit_nofile = CONFIG_RLIMIT_NOFILE_AUTO;
 }
 
@@ -969,6 +1110,11 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 		perr(&st, "--socket-group needs --socket-path");
 		goto out_free;
 	}
+	/* The default sandbox: a host mount stays in the host's namespaces
+	 * (capabilities and seccomp still apply). Without root the namespace
+	 * sandbox takes a user namespace (src/sandbox/userns.c). */
+	if (!st.who[SET_SANDBOX][0] && cfg->mount_point)
+		cfg->sandbox = CONFIG_SANDBOX_NONE;
 	return CONFIG_OK;
 
 out_free:
@@ -990,6 +1136,12 @@ void config_free(struct config *cfg)
 	cfg->tag = NULL;
 	free(cfg->modcaps);
 	cfg->modcaps = NULL;
+	free(cfg->uid_map);
+	cfg->uid_map = NULL;
+	cfg->uid_map_count = 0;
+	free(cfg->gid_map);
+	cfg->gid_map = NULL;
+	cfg->gid_map_count = 0;
 }
 
 const char *config_cache_name(enum config_cache cache)

@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum config_cache {
@@ -27,21 +28,37 @@ enum config_tristate {
 
 /* --sandbox: how the serving process is confined (src/sandbox/). */
 enum config_sandbox {
-	CONFIG_SANDBOX_NONE, /* "none" (default for now) */
+	CONFIG_SANDBOX_NONE, /* "none": default with --mount */
 	CONFIG_SANDBOX_CHROOT, /* "chroot": for containers with namespaces */
-	CONFIG_SANDBOX_NAMESPACE, /* "namespace": mount, pid, net, ipc */
+	CONFIG_SANDBOX_NAMESPACE, /* "namespace" (default): a user namespace
+				   * too when not root */
 };
 
 /* --seccomp: what a system call outside the allowlist does. */
 enum config_seccomp {
-	CONFIG_SECCOMP_NONE, /* "none": no filter (default for now) */
-	CONFIG_SECCOMP_KILL, /* "kill": the process dies by SIGSYS */
+	CONFIG_SECCOMP_NONE, /* "none": no filter */
+	CONFIG_SECCOMP_KILL, /* "kill" (default): the process dies by SIGSYS */
 	CONFIG_SECCOMP_LOG, /* "log": allowed, logged by the kernel */
 	CONFIG_SECCOMP_TRAP, /* "trap": SIGSYS to the thread */
 };
 
 /* --rlimit-nofile default: raise to min(1000000, fs.nr_open). */
 #define CONFIG_RLIMIT_NOFILE_AUTO ULONG_MAX
+
+/*
+ * --uid-map/--gid-map ":namespace_id:host_id:count:": host ids
+ * [host_id, host_id + count) appear as [namespace_id, ...) in the user
+ * namespace of an unprivileged namespace sandbox. The first character is
+ * the separator (any non-alphanumeric one), as in the Rust virtiofsd.
+ */
+struct config_idmap {
+	uint32_t inside; /* first id in the namespace */
+	uint32_t outside; /* first id on the host */
+	uint32_t count;
+};
+
+/* The kernel's limit of lines in a uid_map or gid_map. */
+#define CONFIG_IDMAP_MAX 340
 
 #define CONFIG_TAG_MAX 36 /* bytes in struct virtio_fs_config.tag */
 #define CONFIG_QUEUES_MAX 255 /* vhost-user vring indices are 8 bits */
@@ -61,11 +78,17 @@ struct config {
 	bool allow_direct_io; /* --allow-direct-io, -o allow_direct_io */
 	enum config_tristate readdirplus; /* --readdirplus/--no-readdirplus */
 	bool announce_submounts;
+	bool readonly; /* --readonly, -o readonly */
 	bool killpriv_v2; /* --killpriv-v2, -o killpriv_v2 */
 	unsigned int threads; /* --thread-pool-size; 0: automatic */
 	enum config_sandbox sandbox; /* --sandbox, -o sandbox= */
 	enum config_seccomp seccomp; /* --seccomp */
 	char *modcaps; /* --modcaps, -o modcaps=: "+cap:-cap..." or NULL */
+	/* --uid-map, --gid-map (repeatable): the user namespace's maps */
+	struct config_idmap *uid_map;
+	unsigned int uid_map_count;
+	struct config_idmap *gid_map;
+	unsigned int gid_map_count;
 	/* --rlimit-nofile: 0 leaves the limit alone; or _AUTO */
 	unsigned long rlimit_nofile;
 	int log_level; /* enum log_level */
@@ -90,6 +113,12 @@ enum config_result {
 enum config_result config_parse(struct config *cfg, int argc, char **argv,
 				FILE *out, FILE *err);
 void config_free(struct config *cfg);
+/*
+ * One --uid-map/--gid-map value into @out. Returns 0, or -EINVAL with
+ * @why (static text) naming what is wrong.
+ */
+int config_parse_idmap(const char *s, struct config_idmap *out,
+		       const char **why);
 const char *config_cache_name(enum config_cache cache);
 const char *config_sandbox_name(enum config_sandbox sandbox);
 const char *config_seccomp_name(enum config_seccomp seccomp);

@@ -8,7 +8,10 @@
  *
  *  1. RLIMIT_NOFILE is raised (the node table holds one fd per inode).
  *     This also applies to --sandbox none.
- *  2. namespace: new pid namespace, fork. The parent stays outside, only
+ *  2. namespace: without root, first a user namespace of our own with the
+ *     maps asked for (userns.c), which both processes below live in; the
+ *     serving child takes id 0 there when it is mapped. New pid
+ *     namespace, fork. The parent stays outside the others, only
  *     forwards stop signals and mirrors the child's end (exit status, or
  *     128 + N with a log line naming signal N). The child, PID 1 of the
  *     new namespace, takes new mount, network and IPC namespaces, mounts
@@ -20,8 +23,10 @@
  *     A host mount (--mount) skips this step: its mount must be made and
  *     taken down in the host's mount namespace by the serving process.
  *  3. Capabilities are cut to what the file operations need (libcap-ng),
- *     bounding set included, adjusted by --modcaps. The securebits set by
- *     pt_process_init() (NO_SETUID_FIXUP) are left alone.
+ *     bounding set included, adjusted by --modcaps (in a user namespace
+ *     too: there we hold them all). The securebits set by
+ *     pt_process_init() or, in a user namespace, sandbox_userns_become()
+ *     (NO_SETUID_FIXUP) are left alone.
  *  4. The seccomp allowlist is loaded last (seccomp.c).
  */
 #include <errno.h>
@@ -134,16 +139,21 @@ out_bad:
 int sandbox_check(const struct sandbox_opts *opts, const char **msg)
 {
 	static char line[160];
+	bool maps = opts->uid_map_count || opts->gid_map_count;
 	const char *bad = NULL;
 
-	if (opts->mode != SANDBOX_NONE && !opts->host_mount && geteuid() != 0) {
-		snprintf(
-			line, sizeof(line),
-			"--sandbox %s needs root (user namespaces are not supported yet); use --sandbox none",
-			opts->mode == SANDBOX_NAMESPACE ? "namespace" :
-							  "chroot");
-		*msg = line;
+	if (opts->mode == SANDBOX_CHROOT && !opts->host_mount &&
+	    geteuid() != 0) {
+		*msg = "--sandbox chroot needs root; without root use --sandbox namespace (in a user namespace) or --sandbox none";
 		return -EPERM;
+	}
+	if (maps && geteuid() == 0) {
+		*msg = "--uid-map/--gid-map are for a vfsd that is not root: root needs no user namespace; drop them";
+		return -EINVAL;
+	}
+	if (maps && (opts->mode != SANDBOX_NAMESPACE || opts->host_mount)) {
+		*msg = "--uid-map/--gid-map need --sandbox namespace: they map ids into its user namespace";
+		return -EINVAL;
 	}
 	if (opts->modcaps && modcaps_walk(opts->modcaps, NULL, &bad)) {
 		const char *end = strchr(bad, ':');
@@ -154,6 +164,8 @@ int sandbox_check(const struct sandbox_opts *opts, const char **msg)
 		*msg = line;
 		return -EINVAL;
 	}
+	if (sandbox_wants_userns(opts))
+		return sandbox_userns_probe(opts, msg);
 	return 0;
 }
 
@@ -305,13 +317,18 @@ static int keep_cap(int cap, bool add)
 			    (unsigned int)cap);
 }
 
-/* Keep only base_caps (and CAP_SYS_ADMIN for a host mount), +/- modcaps. */
-static int drop_caps(const struct sandbox_opts *opts, const char **msg)
+/*
+ * Keep only base_caps (and CAP_SYS_ADMIN for a host mount), +/- modcaps.
+ * In a user namespace of our own (@userns) we hold every capability
+ * there, whatever our id: cut them the same way.
+ */
+static int drop_caps(const struct sandbox_opts *opts, bool userns,
+		     const char **msg)
 {
 	size_t i;
 	int ret;
 
-	if (geteuid() != 0) {
+	if (geteuid() != 0 && !userns) {
 		if (opts->modcaps)
 			log_warn("--modcaps ignored: not running as root");
 		return 0;
@@ -400,6 +417,7 @@ int sandbox_enter(const struct sandbox_opts *opts, int *proc_self_fd,
 {
 	bool forbidden = getenv("VFSD_TEST_FORBIDDEN_SYSCALL") != NULL;
 	enum sandbox_mode mode = opts->host_mount ? SANDBOX_NONE : opts->mode;
+	bool userns = sandbox_wants_userns(opts);
 	sigset_t set, old;
 	pid_t child;
 	int ret;
@@ -423,6 +441,11 @@ int sandbox_enter(const struct sandbox_opts *opts, int *proc_self_fd,
 			return ret;
 		break;
 	case SANDBOX_NAMESPACE:
+		if (userns) {
+			ret = sandbox_userns_enter(opts, msg);
+			if (ret)
+				return ret;
+		}
 		if (unshare(CLONE_NEWPID)) {
 			*msg = "unshare(pid namespace)";
 			return -errno;
@@ -445,6 +468,12 @@ int sandbox_enter(const struct sandbox_opts *opts, int *proc_self_fd,
 		sigaddset(&old, SIGHUP);
 		sigdelset(&old, SIGCHLD);
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		/* Before PR_SET_PDEATHSIG: a change of ids clears it. */
+		if (userns) {
+			ret = sandbox_userns_become(opts, msg);
+			if (ret)
+				return ret;
+		}
 		/* Serve no longer than the parent that reports our end. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		ret = enter_namespaces(opts->shared_dir, proc_self_fd, msg);
@@ -453,7 +482,7 @@ int sandbox_enter(const struct sandbox_opts *opts, int *proc_self_fd,
 		break;
 	}
 
-	ret = drop_caps(opts, msg);
+	ret = drop_caps(opts, userns, msg);
 	if (ret)
 		goto out_close_proc;
 	if (opts->seccomp != SANDBOX_SECCOMP_NONE) {
@@ -463,11 +492,11 @@ int sandbox_enter(const struct sandbox_opts *opts, int *proc_self_fd,
 			goto out_close_proc;
 		}
 	}
-	log_debug("sandbox: %s, seccomp %d",
+	log_debug("sandbox: %s%s, seccomp %d",
 		  mode == SANDBOX_NAMESPACE ? "namespace" :
 		  mode == SANDBOX_CHROOT    ? "chroot" :
 					      "none",
-		  (int)opts->seccomp);
+		  userns ? " in a user namespace" : "", (int)opts->seccomp);
 	if (forbidden)
 		test_forbidden_syscall();
 	return SANDBOX_SERVE;

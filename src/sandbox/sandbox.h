@@ -12,11 +12,14 @@
 #define VFSD_SANDBOX_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum sandbox_mode {
 	SANDBOX_NONE, /* no namespaces, no chroot */
 	SANDBOX_CHROOT, /* chroot into the shared directory */
-	SANDBOX_NAMESPACE, /* new mount, pid, net, ipc namespaces; pivot_root */
+	/* new mount, pid, net, ipc namespaces; pivot_root. Not root: in a
+	 * new user namespace first (userns.c). */
+	SANDBOX_NAMESPACE,
 };
 
 enum sandbox_seccomp {
@@ -24,6 +27,14 @@ enum sandbox_seccomp {
 	SANDBOX_SECCOMP_KILL, /* the whole process dies by SIGSYS */
 	SANDBOX_SECCOMP_LOG, /* allowed and logged by the kernel */
 	SANDBOX_SECCOMP_TRAP, /* SIGSYS to the calling thread */
+};
+
+/* One line of a uid_map or gid_map: host ids [outside, outside + count)
+ * are [inside, inside + count) in the user namespace. */
+struct sandbox_idmap {
+	uint32_t inside;
+	uint32_t outside;
+	uint32_t count;
 };
 
 /* rlimit_nofile: the reference daemon's default, min(1000000, nr_open). */
@@ -41,12 +52,23 @@ struct sandbox_opts {
 	 * CAP_SYS_ADMIN and mount(2)/umount2(2) stay allowed.
 	 */
 	bool host_mount;
+	/*
+	 * Namespace mode without root: the maps of the user namespace
+	 * (--uid-map, --gid-map). None given: the caller's own id as itself.
+	 */
+	const struct sandbox_idmap *uid_map;
+	unsigned int uid_map_count;
+	const struct sandbox_idmap *gid_map;
+	unsigned int gid_map_count;
 };
 
 /*
  * Check @opts against the environment before anything is changed (root
- * for namespace and chroot, capability names in modcaps). Returns 0 or
- * -errno with a one-line description in @msg (static storage).
+ * for chroot, capability names in modcaps, maps only where they apply).
+ * Without root, namespace mode is rehearsed in a throwaway child, so a
+ * host that forbids user namespaces, or a map newuidmap(1) refuses, is
+ * reported here. Returns 0 or -errno with a one-line description in @msg
+ * (static storage) naming the cause and the way out.
  */
 int sandbox_check(const struct sandbox_opts *opts, const char **msg);
 
@@ -59,8 +81,11 @@ enum sandbox_role {
  * Confine the process as @opts says. Call single-threaded, after
  * everything needed has been opened and before serving starts.
  *
- * Namespace mode forks: the child becomes PID 1 of a new pid namespace
- * and returns SANDBOX_SERVE; the parent forwards SIGINT/SIGTERM/SIGHUP to
+ * Namespace mode forks: without root, this process first moves into a new
+ * user namespace with the maps of @opts (both processes live in it; the
+ * child takes id 0 there when 0 is mapped). The child becomes PID 1 of a
+ * new pid namespace and returns SANDBOX_SERVE; the parent forwards
+ * SIGINT/SIGTERM/SIGHUP to
  * it, waits, and returns SANDBOX_PARENT_EXIT with the exit status to use:
  * the child's own, or 128 + N (logged with the signal's name) when it died
  * by signal N.
@@ -73,6 +98,16 @@ enum sandbox_role {
  */
 int sandbox_enter(const struct sandbox_opts *opts, int *proc_self_fd,
 		  int *status, const char **msg);
+
+/*
+ * After sandbox_enter() returned SANDBOX_SERVE in a user namespace (not
+ * root): true when the serving process is id 0 there, more than one uid
+ * and gid are mapped and setgroups(2) is allowed, so it could take each
+ * requester's ids as a root daemon does (its capabilities survive fsuid
+ * changes: SECBIT_NO_SETUID_FIXUP is set). False otherwise: requests act
+ * as the daemon's own ids in the namespace.
+ */
+bool sandbox_userns_ids_switchable(void);
 
 /* Load the seccomp allowlist (seccomp.c). 0 or -errno. */
 int sandbox_seccomp_load(enum sandbox_seccomp action, bool host_mount);

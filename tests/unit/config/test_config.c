@@ -6,12 +6,15 @@
  * error streams captured in memory, then checks the result, the parsed
  * settings and the one-line message on errors.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -80,6 +83,9 @@ static void assert_error(struct run *r, const char *needle)
 	/* On error nothing is left to free. */
 	assert_null(r->cfg.shared_dir);
 	assert_null(r->cfg.mount_point);
+	assert_null(r->cfg.uid_map);
+	assert_null(r->cfg.gid_map);
+	assert_int_equal(r->cfg.uid_map_count, 0);
 }
 
 static void assert_ok(struct run *r)
@@ -112,9 +118,11 @@ static void test_defaults(void **state)
 	assert_false(r.cfg.syslog);
 	assert_false(r.cfg.want_help);
 	assert_false(r.cfg.want_version);
-	/* Confinement is off by default until the allowlist is proven. */
+	/* A host mount stays in the host's namespaces: no sandbox mode,
+	 * but the seccomp filter in kill mode. */
 	assert_int_equal(r.cfg.sandbox, CONFIG_SANDBOX_NONE);
-	assert_int_equal(r.cfg.seccomp, CONFIG_SECCOMP_NONE);
+	assert_int_equal(r.cfg.seccomp, CONFIG_SECCOMP_KILL);
+	assert_false(r.cfg.readonly);
 	assert_null(r.cfg.modcaps);
 	assert_true(r.cfg.rlimit_nofile == CONFIG_RLIMIT_NOFILE_AUTO);
 	run_free(&r);
@@ -461,6 +469,21 @@ static const struct {
 	{ { BASE, "--rlimit-nofile", "many" }, "bad file limit 'many'" },
 	{ { BASE, "--rlimit-nofile", "99999999999999999999999" },
 	  "bad file limit" },
+	{ { BASE, "--uid-map", ":0:1000:" },
+	  "bad map ':0:1000:' for '--uid-map'" },
+	{ { BASE, "--uid-map", ":0:1000:1" }, "same separator" },
+	{ { BASE, "--gid-map=:0:1000:0:" }, "count must be at least 1" },
+	{ { BASE, "--gid-map", "x0x1x1x" },
+	  "bad map 'x0x1x1x' for '--gid-map'" },
+	{ { BASE, "--uid-map", ":0:1000:1:", "--uid-map", ":0:2000:1:" },
+	  "overlaps :0:1000:1: inside the namespace" },
+	{ { BASE, "--gid-map", ":0:1000:10:", "--gid-map", ":10:1005:1:" },
+	  "overlaps :0:1000:10: on the host" },
+	{ { BASE, "--uid-map" }, "'--uid-map' needs a value" },
+	{ { BASE, "--translate-uid", "map:0:1000:1" },
+	  "'--translate-uid' is not supported" },
+	{ { BASE, "--translate-gid=squash-guest:0:100:4294967295" },
+	  "'--translate-gid' is not supported" },
 	/* Errors come before --help. */
 	{ { "--help", "--bogus" }, "unknown option '--bogus'" },
 };
@@ -488,7 +511,7 @@ static void test_sandbox(void **state)
 	} cases[] = {
 		{ { "--sandbox", "namespace" },
 		  CONFIG_SANDBOX_NAMESPACE,
-		  CONFIG_SECCOMP_NONE },
+		  CONFIG_SECCOMP_KILL },
 		{ { "--sandbox=chroot", "--seccomp=log" },
 		  CONFIG_SANDBOX_CHROOT,
 		  CONFIG_SECCOMP_LOG },
@@ -500,7 +523,7 @@ static void test_sandbox(void **state)
 		  CONFIG_SECCOMP_TRAP },
 		{ { "-o", "sandbox=chroot", "--sandbox", "chroot" },
 		  CONFIG_SANDBOX_CHROOT,
-		  CONFIG_SECCOMP_NONE },
+		  CONFIG_SECCOMP_KILL },
 		{ { "--seccomp", "none" },
 		  CONFIG_SANDBOX_NONE,
 		  CONFIG_SECCOMP_NONE },
@@ -514,6 +537,27 @@ static void test_sandbox(void **state)
 		assert_ok(&r);
 		assert_int_equal(r.cfg.sandbox, cases[i].sandbox);
 		assert_int_equal(r.cfg.seccomp, cases[i].seccomp);
+		run_free(&r);
+	}
+	/* Serving vhost-user, the default is the namespace sandbox for every
+	 * user (without root in a user namespace); --readonly in both
+	 * spellings. */
+	{
+		struct run r;
+
+		parse_args(&r, "--shared-dir", "/srv/share", "--socket-path",
+			   "/run/s", NULL);
+		assert_ok(&r);
+		assert_int_equal(r.cfg.sandbox, CONFIG_SANDBOX_NAMESPACE);
+		assert_int_equal(r.cfg.seccomp, CONFIG_SECCOMP_KILL);
+		run_free(&r);
+		parse_args(&r, BASE, "--readonly", NULL);
+		assert_ok(&r);
+		assert_true(r.cfg.readonly);
+		run_free(&r);
+		parse_args(&r, BASE, "-o", "readonly", NULL);
+		assert_ok(&r);
+		assert_true(r.cfg.readonly);
 		run_free(&r);
 	}
 	assert_string_equal(config_sandbox_name(CONFIG_SANDBOX_NAMESPACE),
@@ -545,6 +589,160 @@ static void test_modcaps_rlimit(void **state)
 	parse_args(&r, BASE, "--modcaps", "+chown", "-o", "modcaps=+chown",
 		   NULL);
 	assert_ok(&r);
+	run_free(&r);
+}
+
+/* One --uid-map/--gid-map value: the Rust virtiofsd's syntax, with every
+ * way to get it wrong refused and the reason named. */
+static void test_idmap_syntax(void **state)
+{
+	static const struct {
+		const char *s;
+		uint32_t inside, outside, count;
+	} good[] = {
+		{ ":0:1000:1:", 0, 1000, 1 },
+		{ ":0:100000:65536:", 0, 100000, 65536 },
+		{ "/1/2/3/", 1, 2, 3 },
+		{ "-5-6-7-", 5, 6, 7 },
+		{ ":007:08:9:", 7, 8, 9 },
+		{ ":4294967294:0:1:", 4294967294u, 0, 1 },
+		{ ":0:0:4294967295:", 0, 0, 4294967295u },
+	};
+	static const struct {
+		const char *s;
+		const char *why;
+	} bad[] = {
+		{ "", "same separator" },
+		{ ":", "same separator" },
+		{ "::", "three numbers" },
+		{ ":0:1000:1", "same separator" },
+		{ "0:1000:1:", "same separator" },
+		{ "a0a1a1a", "same separator" },
+		{ ":0:1000:1;", "same separator" },
+		{ ":0;1000;1:", "three numbers" },
+		{ ":0:1000:", "three numbers" },
+		{ ":0:1000:1:2:", "three numbers" },
+		{ "::1000:1:", "three numbers" },
+		{ ":+1:2:3:", "three numbers" },
+		{ ":-1:2:3:", "three numbers" },
+		{ ": 1:2:3:", "three numbers" },
+		{ ":0x10:1:1:", "three numbers" },
+		{ ":1.5:1:1:", "three numbers" },
+		{ ":4294967296:0:1:", "larger than 4294967295" },
+		{ ":99999999999999999999999:0:1:", "larger than 4294967295" },
+		{ ":0:1000:0:", "at least 1" },
+		{ ":4294967295:0:1:", "past id 4294967294" },
+		{ ":0:4294967295:1:", "past id 4294967294" },
+		{ ":1:0:4294967295:", "past id 4294967294" },
+		{ ":0:4294967290:6:", "past id 4294967294" },
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct config_idmap m;
+		const char *why = NULL;
+
+		if (config_parse_idmap(good[i].s, &m, &why))
+			fail_msg("'%s' refused: %s", good[i].s, why);
+		assert_int_equal(m.inside, good[i].inside);
+		assert_int_equal(m.outside, good[i].outside);
+		assert_int_equal(m.count, good[i].count);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct config_idmap m = { 7, 7, 7 };
+		const char *why = NULL;
+
+		if (config_parse_idmap(bad[i].s, &m, &why) != -EINVAL)
+			fail_msg("'%s' accepted", bad[i].s);
+		assert_non_null(why);
+		if (!strstr(why, bad[i].why))
+			fail_msg("'%s': reason '%s' lacks '%s'", bad[i].s, why,
+				 bad[i].why);
+		/* Nothing half-parsed is left behind. */
+		assert_int_equal(m.inside, 7);
+		assert_int_equal(m.count, 7);
+	}
+}
+
+/* --uid-map/--gid-map on the command line: repeatable, in order. */
+static void test_idmap_options(void **state)
+{
+	struct run r;
+
+	parse_args(&r, "--shared-dir", "/s", "--socket-path", "/x.sock",
+		   "--uid-map",
+		   ":0:1000:1:", "--uid-map=:1:100000:65536:", "--gid-map",
+		   ":0:1000:1:", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.sandbox, CONFIG_SANDBOX_NAMESPACE);
+	assert_int_equal(r.cfg.uid_map_count, 2);
+	assert_int_equal(r.cfg.uid_map[0].inside, 0);
+	assert_int_equal(r.cfg.uid_map[0].outside, 1000);
+	assert_int_equal(r.cfg.uid_map[0].count, 1);
+	assert_int_equal(r.cfg.uid_map[1].inside, 1);
+	assert_int_equal(r.cfg.uid_map[1].outside, 100000);
+	assert_int_equal(r.cfg.uid_map[1].count, 65536);
+	assert_int_equal(r.cfg.gid_map_count, 1);
+	assert_int_equal(r.cfg.gid_map[0].outside, 1000);
+	/* config_free() leaves nothing behind, twice over. */
+	config_free(&r.cfg);
+	assert_null(r.cfg.uid_map);
+	assert_int_equal(r.cfg.uid_map_count, 0);
+	assert_null(r.cfg.gid_map);
+	config_free(&r.cfg);
+	run_free(&r);
+
+	/* Adjacent ranges touch but do not overlap. */
+	parse_args(&r, BASE, "--gid-map", ":0:1000:10:", "--gid-map",
+		   ":10:1010:5:", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.gid_map_count, 2);
+	run_free(&r);
+
+	/* Without maps, none. */
+	parse_args(&r, BASE, NULL);
+	assert_ok(&r);
+	assert_null(r.cfg.uid_map);
+	assert_int_equal(r.cfg.uid_map_count, 0);
+	run_free(&r);
+}
+
+/* The kernel takes at most CONFIG_IDMAP_MAX lines: one more is refused. */
+static void test_idmap_limit(void **state)
+{
+	enum { N = CONFIG_IDMAP_MAX + 1 };
+	static char vals[N][32];
+	char *argv[4 + 2 * N + 1];
+	size_t out_len, err_len;
+	struct run r = { 0 };
+	FILE *out, *err;
+	int argc = 0;
+
+	argv[argc++] = (char *)"vfsd";
+	argv[argc++] = (char *)"--shared-dir=/s";
+	argv[argc++] = (char *)"--socket-path=/x.sock";
+	for (int i = 0; i < N; i++) {
+		snprintf(vals[i], sizeof(vals[i]), ":%d:%d:1:", i, 100000 + i);
+		argv[argc++] = (char *)"--uid-map";
+		argv[argc++] = vals[i];
+	}
+	argv[argc] = NULL;
+
+	/* All but the last: accepted. */
+	out = open_memstream(&r.out, &out_len);
+	err = open_memstream(&r.err, &err_len);
+	r.res = config_parse(&r.cfg, argc - 2, argv, out, err);
+	fclose(out);
+	fclose(err);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.uid_map_count, CONFIG_IDMAP_MAX);
+	run_free(&r);
+
+	out = open_memstream(&r.out, &out_len);
+	err = open_memstream(&r.err, &err_len);
+	r.res = config_parse(&r.cfg, argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	assert_error(&r, "too many '--uid-map' ranges");
 	run_free(&r);
 }
 
@@ -674,6 +872,9 @@ int main(void)
 		cmocka_unit_test(test_free_twice),
 		cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_modcaps_rlimit),
+		cmocka_unit_test(test_idmap_syntax),
+		cmocka_unit_test(test_idmap_options),
+		cmocka_unit_test(test_idmap_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
