@@ -19,7 +19,10 @@
  * behind them: a SETLKW waiting for a lock whose holder's unlock comes on
  * the same queue would otherwise deadlock. Everything else is served
  * inline on the queue thread, which is cheapest for small metadata
- * requests (see docs/ARCHITECTURE.md).
+ * requests (see docs/ARCHITECTURE.md). The pool has a cap; once every
+ * worker is busy and the cap is reached, only SETLKWs wait in line for a
+ * worker: anything else is served inline rather than queued behind lock
+ * waits that may never end (docs/LIMITS.md).
  *
  * A corrupt ring breaks the device: the fault is logged, the queue's
  * error eventfd signalled, the vhost-user connection shut down, and
@@ -98,7 +101,8 @@ struct vfs_dev {
 	struct vfs_req *jobs_head; /* protected by ->pool_lock */
 	struct vfs_req *jobs_tail; /* protected by ->pool_lock */
 	unsigned int workers; /* protected by ->pool_lock */
-	unsigned int idle; /* protected by ->pool_lock */
+	unsigned int free_workers; /* not running a job; ->pool_lock */
+	unsigned int njobs; /* queued; protected by ->pool_lock */
 	unsigned int max_workers;
 	bool pool_stop; /* protected by ->pool_lock */
 	uint32_t offload_io_bytes; /* immutable */
@@ -151,22 +155,23 @@ static void *worker_main(void *arg)
 	for (;;) {
 		struct vfs_req *r;
 
-		while (!dev->jobs_head && !dev->pool_stop) {
-			dev->idle++;
+		while (!dev->jobs_head && !dev->pool_stop)
 			pthread_cond_wait(&dev->pool_cond, &dev->pool_lock);
-			dev->idle--;
-		}
 		r = dev->jobs_head;
 		if (!r)
 			break; /* stopping and nothing left */
 		dev->jobs_head = r->next;
 		if (!dev->jobs_head)
 			dev->jobs_tail = NULL;
+		dev->njobs--;
+		dev->free_workers--;
 		pthread_mutex_unlock(&dev->pool_lock);
 		process(dev, r);
 		free(r);
 		pthread_mutex_lock(&dev->pool_lock);
+		dev->free_workers++;
 	}
+	dev->free_workers--;
 	dev->workers--;
 	pthread_cond_broadcast(&dev->pool_done);
 	pthread_mutex_unlock(&dev->pool_lock);
@@ -189,30 +194,38 @@ static int spawn_worker_locked(struct vfs_dev *dev)
 	ret = -pthread_create(&t, &attr, worker_main, dev);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	if (!ret)
+	if (!ret) {
 		dev->workers++;
+		dev->free_workers++;
+	}
 	return ret;
 }
 
-/* Hand @r to a worker. Returns false when no worker can take it (the
- * caller then serves it inline). */
-static bool offload(struct vfs_dev *dev, struct vfs_req *r)
+/*
+ * Hand @r to a worker: one that is free for it, or a new one while the
+ * pool is below its cap. When the pool is full and busy, only a request
+ * that may wait for a worker (@may_wait: a lock wait, which must never
+ * hold a queue thread) is queued; anything else returns false and the
+ * caller serves it inline, because the busy workers may be lock waits
+ * that never end (a guest can fill the pool with them).
+ */
+static bool offload(struct vfs_dev *dev, struct vfs_req *r, bool may_wait)
 {
-	bool queued = true;
+	bool queued = false;
 
 	pthread_mutex_lock(&dev->pool_lock);
-	if (dev->idle == 0 && dev->workers < dev->max_workers)
+	if (dev->free_workers <= dev->njobs && dev->workers < dev->max_workers)
 		spawn_worker_locked(dev);
-	if (dev->workers == 0) {
-		queued = false;
-	} else {
+	if (dev->workers > 0 && (may_wait || dev->free_workers > dev->njobs)) {
 		r->next = NULL;
 		if (dev->jobs_tail)
 			dev->jobs_tail->next = r;
 		else
 			dev->jobs_head = r;
 		dev->jobs_tail = r;
+		dev->njobs++;
 		pthread_cond_signal(&dev->pool_cond);
+		queued = true;
 	}
 	pthread_mutex_unlock(&dev->pool_lock);
 	return queued;
@@ -233,7 +246,8 @@ static void pool_stop(struct vfs_dev *dev)
 enum vfs_place {
 	VFS_INLINE, /* short: serve on the queue thread */
 	VFS_LARGE_IO, /* long only in bytes: offload when others wait */
-	VFS_BLOCKING, /* may block without bound: always offload */
+	VFS_BLOCKING, /* may block for long: always offload */
+	VFS_LOCK_WAIT, /* SETLKW, may wait forever: may queue for a worker */
 };
 
 /*
@@ -256,6 +270,7 @@ static enum vfs_place classify(const struct vfs_dev *dev,
 		return VFS_INLINE;
 	switch (peek.h.opcode) {
 	case FUSE_SETLKW:
+		return VFS_LOCK_WAIT;
 	case FUSE_FSYNC:
 	case FUSE_FSYNCDIR:
 	case FUSE_SYNCFS:
@@ -299,7 +314,7 @@ static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
 
 	enum vfs_place place = classify(dev, elem);
 
-	if (place == VFS_BLOCKING ||
+	if (place == VFS_LOCK_WAIT || place == VFS_BLOCKING ||
 	    (place == VFS_LARGE_IO && (dev->offload_always || queue_busy(q)))) {
 		r = malloc(sizeof(*r) + n * sizeof(struct iovec));
 		if (r) {
@@ -312,14 +327,14 @@ static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
 			pthread_mutex_lock(&q->lock);
 			q->pending++;
 			pthread_mutex_unlock(&q->lock);
-			if (offload(dev, r))
+			if (offload(dev, r, place == VFS_LOCK_WAIT))
 				return;
 			pthread_mutex_lock(&q->lock);
 			q->pending--;
 			pthread_mutex_unlock(&q->lock);
 			free(r);
 		}
-		/* No memory or no worker: serve it here after all. */
+		/* No memory, or no worker free for it: serve it here. */
 	}
 	{
 		struct vfs_req inl = {
