@@ -4,9 +4,14 @@
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 MESON_TEST = meson test --print-errorlogs --no-rebuild
+# What the ThreadSanitizer build compiles: the daemon and the programs of
+# the tests in its suite 'tsan' (the multi-queue harness tests).
+TSAN_TARGETS = src/vfsd tests/vhost/vhost-multiqueue tests/vhost/vhost-hostile
 
-.PHONY: all deps build build-asan check check-unit demo demo-mount fuzz format clean
+.PHONY: all deps build build-asan build-tsan check check-tsan check-unit \
+	demo demo-mount fuzz format clean
 
 all: build
 
@@ -26,12 +31,27 @@ build: deps $(BUILD)/build.ninja
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
-# Every test: unit and host-mount tiers, then the same under ASan+UBSan.
-check: build build-asan
+$(TSAN_BUILD)/build.ninja:
+	CC=clang meson setup $(TSAN_BUILD) --werror -Db_sanitize=thread \
+		-Db_lundef=false -Dbuildtype=debug
+
+build-tsan: deps $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD) $(TSAN_TARGETS)
+
+# Every test, then the same under ASan+UBSan (LeakSanitizer live where
+# vfsd runs without a sandbox), then the multi-queue tests under TSan.
+check: build build-asan build-tsan
 	$(MESON_TEST) -C $(BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(MESON_TEST) -C $(ASAN_BUILD)
+	$(MAKE) --no-print-directory check-tsan
+
+# The data-race check: a race report makes vfsd exit 66, which the tests
+# report as a failure along with the report in their log.
+check-tsan: build-tsan
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
+		$(MESON_TEST) -C $(TSAN_BUILD) --suite tsan
 
 check-unit: build
 	$(MESON_TEST) -C $(BUILD) --suite unit
@@ -53,4 +73,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz

@@ -185,6 +185,20 @@ static const char *const allowed_sanitizer[] = {
 	"lstat",     "access",	 "pipe2", "sched_setaffinity",
 	"getdents",
 };
+
+/*
+ * A sanitizer report starts llvm-symbolizer (fork, execve). In kill mode
+ * that would end the process in the middle of its report and lose it;
+ * refused with an error, the runtime prints the report with module
+ * offsets instead (rerun with --seccomp none, or feed them to
+ * llvm-symbolizer, for names). No program is ever started either way.
+ */
+static const char *const refused_sanitizer[] = {
+	"fork",
+	"vfork",
+	"execve",
+	"execveat",
+};
 #endif
 
 static int allow_list(scmp_filter_ctx ctx, const char *const *names,
@@ -262,6 +276,17 @@ int sandbox_seccomp_load(enum sandbox_seccomp action, bool host_mount)
 				 sizeof(allowed_sanitizer[0]));
 	if (ret)
 		goto out_release;
+	for (size_t i = 0;
+	     i < sizeof(refused_sanitizer) / sizeof(refused_sanitizer[0]);
+	     i++) {
+		int nr = seccomp_syscall_resolve_name(refused_sanitizer[i]);
+
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+		if (ret)
+			goto out_release;
+	}
 #endif
 	ret = seccomp_load(ctx);
 out_release:

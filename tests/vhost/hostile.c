@@ -2,7 +2,7 @@
 /*
  * vhost-hostile: a hostile frontend and guest against a virtio-fs daemon.
  *
- *   vhost-hostile [-v] [-k SUBSTRING] -- DAEMON ARGS...
+ *   vhost-hostile [-v] [-k SUBSTRING]... [-x SUBSTRING]... -- DAEMON ARGS...
  *
  * "{sock}" and "{dir}" in the daemon's arguments are filled in per case.
  * Every case starts a fresh daemon with its stderr in a file, sets the
@@ -16,13 +16,27 @@
  *            (or no reply where the protocol has none), nothing written
  *            past the guest's buffers, and the same queue then serves a
  *            normal GETATTR; the daemon exits 0 on disconnect.
- *   vu-*     a malformed vhost-user message: refused (REPLY_ACK error)
- *            with a logged reason, the fds it carried closed (the
- *            daemon's /proc/PID/fd is counted before and after), no
- *            mapping left behind, and the device still serves; a broken
+ *   vu-*     a malformed vhost-user message (bad sizes, wrong fd
+ *            counts, regions that overlap, wrap, exceed or cannot be
+ *            mapped from their fd, all memory slots used): refused
+ *            (REPLY_ACK error) with a logged reason, the fds it carried
+ *            closed (the serving process's /proc/PID/fd is counted before
+ *            and after), no mapping left behind, and the device still
+ *            serves; accepted memory tables and regions, replaced or
+ *            removed, leave no fd or mapping behind either; a broken
  *            header ends the connection without a signal.
- *   disc-*   the frontend vanishes with requests in flight: the daemon
- *            exits promptly and not by a signal.
+ *   disc-*   the frontend vanishes with requests or half a message in
+ *            flight: the daemon exits promptly and not by a signal.
+ *
+ * Every case also fails if the daemon's log holds a sanitizer report
+ * (ASan, LeakSanitizer, UBSan, TSan), valgrind counted errors, or
+ * valgrind's --track-fds lists an fd the daemon opened and left open at
+ * exit: run against a sanitizer build of vfsd with --sandbox none (the
+ * leak checker is off inside a sandbox), or under valgrind, this proves
+ * the cases leak no memory, and under valgrind no fd either, even where
+ * the daemon exits. -k (repeatable) runs only the cases whose names
+ * contain one of the substrings, -x (repeatable) leaves out those whose
+ * names contain one.
  *
  * Prints one "ok"/"not ok" line per check and PASS or FAIL; exit status 0
  * or 1.
@@ -188,7 +202,8 @@ static int spawn(struct ctx *c)
 		return -errno;
 	fflush(stdout);
 	fflush(stderr);
-	saved = dup(2);
+	/* close-on-exec: the daemon inherits none of our fds */
+	saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
 	if (saved < 0 || dup2(lf, 2) < 0) {
 		r = -errno;
 		close(lf);
@@ -241,6 +256,70 @@ static void dump_log(struct ctx *c)
 		printf("#   daemon: %s\n", line);
 }
 
+/*
+ * What a checking runtime said in the daemon's log: a sanitizer report
+ * (ASan, LeakSanitizer, UBSan, TSan) or valgrind's error count. Under
+ * either, a leak, a race or a bad access at any point of the case fails
+ * it, whatever the exit status was.
+ */
+static void expect_no_reports(struct ctx *c)
+{
+	static char prev_fd_line[160];
+	static const char *const marks[] = {
+		"ERROR: AddressSanitizer",	     "ERROR: LeakSanitizer",
+		"WARNING: ThreadSanitizer",	     "runtime error:",
+		"ERROR: UndefinedBehaviorSanitizer",
+	};
+	char line[1024], first[160] = "", fd_first[160] = "";
+	unsigned long errs = 0, n;
+	bool valgrind = false, fd_entry = false;
+	unsigned fds_left = 0;
+	const char *v;
+	FILE *f = fopen(c->log, "re");
+	unsigned i;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		/* --track-fds: each fd open at exit, then where it came from */
+		if (fd_entry && strstr(line, "==")) {
+			fd_entry = false;
+			if (!strstr(line, "<inherited from parent>") &&
+			    !fds_left++)
+				snprintf(fd_first, sizeof(fd_first), "%.150s",
+					 prev_fd_line);
+		}
+		if (strstr(line, "== Open file descriptor ") ||
+		    strstr(line, "== Open AF_")) {
+			fd_entry = true;
+			snprintf(prev_fd_line, sizeof(prev_fd_line), "%.150s",
+				 line);
+			continue;
+		}
+		for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+			if (strstr(line, marks[i]) && !first[0])
+				snprintf(first, sizeof(first), "%.150s", line);
+		v = strstr(line, "ERROR SUMMARY: ");
+		if (v) {
+			valgrind = true;
+			n = strtoul(v + 15, NULL, 10);
+			if (n && !first[0])
+				snprintf(first, sizeof(first), "%.150s", line);
+			errs += n;
+		}
+	}
+	fclose(f);
+	check(c, !first[0], "no sanitizer or valgrind report in the log%s%s",
+	      first[0] ? ": " : "", first);
+	if (valgrind)
+		check(c, !errs, "valgrind counts %lu errors (leaks included)",
+		      errs);
+	check(c, !fds_left,
+	      "every fd the daemon opened was closed by its exit (%u left%s%s)",
+	      fds_left, fds_left ? ": " : "", fd_first);
+}
+
 static const char *status_str(int st)
 {
 	static char s[64];
@@ -253,6 +332,26 @@ static const char *status_str(int st)
 	else
 		snprintf(s, sizeof(s), "status %#x", st);
 	return s;
+}
+
+/*
+ * The process that serves: the one we started, or with the namespace
+ * sandbox its only child (the parent there just waits), found through
+ * /proc/PID/task/PID/children. Under valgrind it is the one we started.
+ */
+static pid_t serving_pid(struct ctx *c)
+{
+	char p[64], buf[64];
+	size_t len = 0;
+	long child;
+
+	snprintf(p, sizeof(p), "/proc/%d/task/%d/children", (int)c->pid,
+		 (int)c->pid);
+	if (read_file(p, buf, sizeof(buf) - 1, &len) || !len)
+		return c->pid;
+	buf[len] = '\0';
+	child = strtol(buf, NULL, 10);
+	return child > 0 ? (pid_t)child : c->pid;
 }
 
 static int count_fds(pid_t pid)
@@ -1269,8 +1368,10 @@ struct fdsnap {
 
 static void snap(struct ctx *c, struct fdsnap *s)
 {
-	s->fds = count_fds(c->pid);
-	s->maps = count_maps(c->pid, "hostile-mem");
+	pid_t pid = serving_pid(c);
+
+	s->fds = count_fds(pid);
+	s->maps = count_maps(pid, "hostile-mem");
 }
 
 static void expect_same(struct ctx *c, const struct fdsnap *before,
@@ -1286,25 +1387,34 @@ static void expect_same(struct ctx *c, const struct fdsnap *before,
 	      "%s: no mapping of the refused memfd left (%d)", what, now.maps);
 }
 
-/* Send @req with fds and NEED_REPLY; the daemon must refuse it and close
- * the fds it carried. */
-static void expect_refused(struct ctx *c, const char *what, uint32_t req,
-			   const void *payload, uint32_t len, unsigned nfds)
+/* Send @req with @fds (ours to close) and NEED_REPLY; the daemon must
+ * refuse it and close the fds it received. */
+static void expect_refused_fds(struct ctx *c, const char *what, uint32_t req,
+			       const void *payload, uint32_t len,
+			       const int *fds, unsigned nfds)
 {
-	int fds[VHF_MAX_FDS];
 	struct fdsnap before;
-	unsigned i;
 	int r;
 
-	for (i = 0; i < nfds; i++)
-		fds[i] = eventfd(0, EFD_CLOEXEC);
 	snap(c, &before);
 	r = vhf_msg_ack(c->fe, req, payload, len, fds, nfds);
 	check(c, r == -EREMOTEIO, "%s: refused with a REPLY_ACK error (%s)",
 	      what, strerror(-r));
+	expect_same(c, &before, what);
+}
+
+/* The same with @nfds fresh eventfds. */
+static void expect_refused(struct ctx *c, const char *what, uint32_t req,
+			   const void *payload, uint32_t len, unsigned nfds)
+{
+	int fds[VHF_MAX_FDS] = { -1 };
+	unsigned i;
+
+	for (i = 0; i < nfds; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+	expect_refused_fds(c, what, req, payload, len, fds, nfds);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
-	expect_same(c, &before, what);
 }
 
 static int memfd_of(size_t size)
@@ -1750,6 +1860,260 @@ static int vu_rem_region_inflight(struct ctx *c)
 	return 0;
 }
 
+/* Region fds that cannot be guest memory: not a regular file, or a file
+ * that cannot be mapped shared and writable. Each is refused, closed,
+ * and leaves no mapping behind; the old table keeps serving. */
+static int vu_mem_not_file(struct ctx *c)
+{
+	struct vhf_mem_table mt = { .nregions = 1 };
+	const uint32_t len = 8 + sizeof(struct vhf_mem_region);
+	char path[64];
+	int fd, mfd, p[2];
+
+	mt.regions[0] = (struct vhf_mem_region){ FAR_GPA, MIB, FAR_UADDR, 0 };
+	fd = eventfd(0, EFD_CLOEXEC);
+	expect_refused_fds(c, "region on an eventfd", VHF_SET_MEM_TABLE, &mt,
+			   len, &fd, 1);
+	close(fd);
+	if (!check(c, !pipe2(p, O_CLOEXEC), "pipe"))
+		return -EIO;
+	expect_refused_fds(c, "region on a pipe", VHF_SET_MEM_TABLE, &mt, len,
+			   p, 1);
+	close(p[0]);
+	close(p[1]);
+	fd = open(c->share, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	expect_refused_fds(c, "region on a directory", VHF_SET_MEM_TABLE, &mt,
+			   len, &fd, 1);
+	close(fd);
+	check(c, log_has(c, "not a memory file"),
+	      "log says the fd is not a memory file");
+
+	/* A memfd opened read-only: mmap(MAP_SHARED, PROT_WRITE) fails. */
+	mfd = memfd_of(MIB);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	expect_refused_fds(c, "region on a read-only memfd", VHF_SET_MEM_TABLE,
+			   &mt, len, &fd, 1);
+	close(fd);
+	close(mfd);
+	/* A memfd sealed against writes: the same. */
+	mfd = memfd_create("hostile-mem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd >= 0 && !ftruncate(mfd, MIB) &&
+	    check(c, !fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK),
+		  "seal a memfd against writes"))
+		expect_refused_fds(c, "region on a write-sealed memfd",
+				   VHF_SET_MEM_TABLE, &mt, len, &mfd, 1);
+	if (mfd >= 0)
+		close(mfd);
+	check(c, log_has(c, "mmap of region"), "log names the failed mmap");
+	still_serving(c, "unmappable region fds");
+	expect_clean_exit(c);
+	return 0;
+}
+
+/* The same memory table sent again and again (QEMU does so on memory
+ * hot-plug): each one maps the regions anew and retires the old
+ * mappings; neither fds nor mappings pile up. */
+static int vu_mem_replace(struct ctx *c)
+{
+	struct vhf_mem_table mt = { 0 };
+	int fds[VHF_MAX_REGIONS], mfd = vhf_memfd(c->fe);
+	int fds0, maps0, fds1, maps1, r = 0;
+	unsigned i, n = 0;
+	pid_t pid;
+
+	while (n < VHF_MAX_REGIONS && !vhf_region(c->fe, n, &mt.regions[n]))
+		fds[n++] = mfd;
+	mt.nregions = n;
+	pid = serving_pid(c);
+	fds0 = count_fds(pid);
+	maps0 = count_maps(pid, "vhf-guest");
+	for (i = 0; i < 32 && !r; i++)
+		r = vhf_msg_ack(c->fe, VHF_SET_MEM_TABLE, &mt,
+				8 + n * sizeof(struct vhf_mem_region), fds, n);
+	check(c, !r, "the %u-region memory table accepted %u times (%s)", n, i,
+	      strerror(-r));
+	fds1 = count_fds(pid);
+	maps1 = count_maps(pid, "vhf-guest");
+	check(c, fds0 > 0 && fds1 == fds0, "daemon holds %d fds as before (%d)",
+	      fds1, fds0);
+	check(c, maps0 > 0 && maps1 == maps0,
+	      "guest memory mapped in %d places as before (%d)", maps1, maps0);
+	still_serving(c, "32 new memory tables");
+	expect_clean_exit(c);
+	return 0;
+}
+
+/* Acks CONFIGURE_MEM_SLOTS on top of what vhf_connect() agreed. */
+static int enable_mem_slots(struct ctx *c)
+{
+	const struct vhf_info *info = vhf_info(c->fe);
+	uint64_t pf =
+		info->acked_protocol | (1ull << VHF_PF_CONFIGURE_MEM_SLOTS);
+	int r;
+
+	if (!(info->protocol_features & (1ull << VHF_PF_CONFIGURE_MEM_SLOTS)))
+		return -EOPNOTSUPP;
+	r = vhf_msg_ack(c->fe, VHF_SET_PROTOCOL_FEATURES, &pf, sizeof(pf), NULL,
+			0);
+	check(c, !r, "CONFIGURE_MEM_SLOTS acked (%s)", strerror(-r));
+	return r;
+}
+
+struct mem_reg_msg {
+	uint64_t padding;
+	struct vhf_mem_region r;
+};
+
+/* ADD_MEM_REG and REM_MEM_REG that must be refused, each with its fds
+ * closed; then regions added and removed again leave neither fds nor
+ * mappings behind. */
+static int vu_add_rem_region(struct ctx *c)
+{
+	struct mem_reg_msg m = { 0 };
+	struct vhf_mem_region r0;
+	struct fdsnap before;
+	int mfd, efd, two[2], r;
+	unsigned i;
+
+	r = enable_mem_slots(c);
+	if (r)
+		return r;
+	if (vhf_region(c->fe, 0, &r0))
+		return -EINVAL;
+	mfd = memfd_of(2 * MIB);
+	efd = eventfd(0, EFD_CLOEXEC);
+	two[0] = two[1] = mfd;
+
+	m.r = (struct vhf_mem_region){ FAR_GPA, 4 * MIB, FAR_UADDR, 0 };
+	expect_refused_fds(c, "ADD_MEM_REG of 4 MiB on a 2 MiB memfd",
+			   VHF_ADD_MEM_REG, &m, sizeof(m), &mfd, 1);
+	m.r = (struct vhf_mem_region){ FAR_GPA, MIB, FAR_UADDR, 2 * MIB };
+	expect_refused_fds(c, "ADD_MEM_REG at offset 2 MiB of a 2 MiB memfd",
+			   VHF_ADD_MEM_REG, &m, sizeof(m), &mfd, 1);
+	m.r = (struct vhf_mem_region){ r0.guest_addr + MIB, MIB, FAR_UADDR, 0 };
+	expect_refused_fds(c,
+			   "ADD_MEM_REG overlapping region 0's guest addresses",
+			   VHF_ADD_MEM_REG, &m, sizeof(m), &mfd, 1);
+	m.r = (struct vhf_mem_region){ FAR_GPA, MIB, r0.user_addr + MIB, 0 };
+	expect_refused_fds(c,
+			   "ADD_MEM_REG overlapping region 0's user addresses",
+			   VHF_ADD_MEM_REG, &m, sizeof(m), &mfd, 1);
+	m.r = (struct vhf_mem_region){ FAR_GPA, 0, FAR_UADDR, 0 };
+	expect_refused_fds(c, "ADD_MEM_REG of size 0", VHF_ADD_MEM_REG, &m,
+			   sizeof(m), &mfd, 1);
+	m.r = (struct vhf_mem_region){ UINT64_MAX - 0xfff, 0x2000, FAR_UADDR,
+				       0 };
+	expect_refused_fds(c, "ADD_MEM_REG whose guest addresses wrap",
+			   VHF_ADD_MEM_REG, &m, sizeof(m), &mfd, 1);
+	m.r = (struct vhf_mem_region){ FAR_GPA, MIB, FAR_UADDR, 0 };
+	expect_refused_fds(c, "ADD_MEM_REG without an fd", VHF_ADD_MEM_REG, &m,
+			   sizeof(m), NULL, 0);
+	expect_refused_fds(c, "ADD_MEM_REG with two fds", VHF_ADD_MEM_REG, &m,
+			   sizeof(m), two, 2);
+	expect_refused_fds(c, "ADD_MEM_REG on an eventfd", VHF_ADD_MEM_REG, &m,
+			   sizeof(m), &efd, 1);
+	expect_refused_fds(c, "ADD_MEM_REG with a 16-byte payload",
+			   VHF_ADD_MEM_REG, &m, 16, &mfd, 1);
+	expect_refused_fds(c,
+			   "REM_MEM_REG of a region never added (with an fd)",
+			   VHF_REM_MEM_REG, &m, sizeof(m), &mfd, 1);
+	expect_refused_fds(c, "REM_MEM_REG with two fds", VHF_REM_MEM_REG, &m,
+			   sizeof(m), two, 2);
+	check(c, log_has(c, "refused"), "log says why it was refused");
+	still_serving(c, "refused ADD_MEM_REG and REM_MEM_REG");
+
+	snap(c, &before);
+	for (i = 0; i < 8; i++) {
+		m.r = (struct vhf_mem_region){ FAR_GPA + i * 16 * MIB, MIB,
+					       FAR_UADDR + i * 16 * MIB,
+					       (i & 1) * MIB };
+		r = vhf_msg_ack(c->fe, VHF_ADD_MEM_REG, &m, sizeof(m), &mfd, 1);
+		if (!check(c, !r, "ADD_MEM_REG %u (%s)", i, strerror(-r)))
+			break;
+		check(c, count_maps(serving_pid(c), "hostile-mem") >= 1,
+		      "region %u mapped", i);
+		r = vhf_msg_ack(c->fe, VHF_REM_MEM_REG, &m, sizeof(m), NULL, 0);
+		if (!check(c, !r, "REM_MEM_REG %u (%s)", i, strerror(-r)))
+			break;
+	}
+	expect_same(c, &before, "8 regions added and removed");
+	close(mfd);
+	close(efd);
+	still_serving(c, "regions added and removed");
+	expect_clean_exit(c);
+	return 0;
+}
+
+/* Every memory slot filled: the next ADD_MEM_REG is refused and its fd
+ * closed; removing them all leaves nothing behind. */
+static int vu_slots_full(struct ctx *c)
+{
+	struct mem_reg_msg m = { 0 };
+	struct fdsnap before;
+	uint64_t slots = 0;
+	size_t got = 0;
+	unsigned i, added = 0, have;
+	int mfd, r;
+
+	r = enable_mem_slots(c);
+	if (r)
+		return r;
+	r = vhf_msg(c->fe, VHF_GET_MAX_MEM_SLOTS, NULL, 0, NULL, 0, &slots,
+		    sizeof(slots), &got);
+	if (!check(c, !r && got == 8 && slots >= 8 && slots <= 4096,
+		   "GET_MAX_MEM_SLOTS: %llu (%s)", (unsigned long long)slots,
+		   strerror(-r)))
+		return 0;
+	for (have = 0; have < VHF_MAX_REGIONS && !vhf_region(c->fe, have, &m.r);
+	     have++)
+		;
+	/* Its own name: the refusal below counts "hostile-mem" mappings. */
+	mfd = memfd_create("hostile-slots", MFD_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	if (ftruncate(mfd, MIB)) {
+		r = -errno;
+		close(mfd);
+		return r;
+	}
+	snap(c, &before);
+	for (i = 0; i < slots - have; i++) {
+		m.r = (struct vhf_mem_region){ FAR_GPA + i * 0x10000ull, 0x1000,
+					       FAR_UADDR + i * 0x10000ull,
+					       (i & 0xff) * 0x1000ull };
+		r = vhf_msg_ack(c->fe, VHF_ADD_MEM_REG, &m, sizeof(m), &mfd, 1);
+		if (r)
+			break;
+		added++;
+	}
+	check(c, added == slots - have, "%u regions added to fill %llu slots",
+	      added, (unsigned long long)slots);
+	m.r = (struct vhf_mem_region){ FAR_GPA + i * 0x10000ull, 0x1000,
+				       FAR_UADDR + i * 0x10000ull, 0 };
+	r = memfd_of(MIB);
+	expect_refused_fds(c, "ADD_MEM_REG with every slot in use",
+			   VHF_ADD_MEM_REG, &m, sizeof(m), &r, 1);
+	close(r);
+	check(c, log_has(c, "slots in use"), "log says every slot is in use");
+	still_serving(c, "filling every slot");
+	for (i = 0; i < added; i++) {
+		m.r = (struct vhf_mem_region){ FAR_GPA + i * 0x10000ull, 0x1000,
+					       FAR_UADDR + i * 0x10000ull,
+					       (i & 0xff) * 0x1000ull };
+		r = vhf_msg_ack(c->fe, VHF_REM_MEM_REG, &m, sizeof(m), NULL, 0);
+		if (!check(c, !r, "REM_MEM_REG %u (%s)", i, strerror(-r)))
+			break;
+	}
+	close(mfd);
+	expect_same(c, &before, "every slot emptied again");
+	r = count_maps(serving_pid(c), "hostile-slots");
+	check(c, !r, "no mapping of the removed regions left (%d)", r);
+	still_serving(c, "emptying every slot");
+	expect_clean_exit(c);
+	return 0;
+}
+
 /* ---- the frontend vanishes mid-request ---- */
 
 static int disc_mid_request(struct ctx *c)
@@ -1856,6 +2220,80 @@ static int disc_blocked_setlkw(struct ctx *c)
 	return 0;
 }
 
+/* The frontend goes halfway through a message that carries fds. */
+static int disc_mid_message_fds(struct ctx *c)
+{
+	struct {
+		struct vhf_msg_hdr h;
+		uint8_t part[16];
+	} __attribute__((packed)) m = {
+		.h = { .request = VHF_SET_MEM_TABLE,
+		       .flags = VHF_FLAG_VERSION,
+		       .size = 8 + sizeof(struct vhf_mem_region) },
+		.part = { 1 },
+	};
+	int fds[2] = { memfd_of(MIB), eventfd(0, EFD_CLOEXEC) };
+
+	check(c, !vhf_send_raw(c->fe, &m, sizeof(m), fds, 2),
+	      "sent SET_MEM_TABLE's header, 16 of its 40 bytes and two fds");
+	close(fds[0]);
+	close(fds[1]);
+	vhf_disconnect(c->fe);
+	c->fe = NULL;
+	expect_exit_nosignal(c);
+	return 0;
+}
+
+/* READs and WRITEs of 512 KiB (served by the worker pool when the queue
+ * is busy) in flight when the frontend goes. */
+static int disc_large_io(struct ctx *c)
+{
+	enum { BIG = 512 * 1024, N = 8 };
+	uint64_t nodeid, fh;
+	unsigned i;
+
+	if (lookup_open(c, "file.txt", O_RDWR, &nodeid, &fh))
+		return 0;
+	for (i = 0; i < N; i++) {
+		struct fuse_write_in w = { .fh = fh,
+					   .offset = (uint64_t)i * BIG,
+					   .size = BIG };
+		struct fuse_read_in rd = { .fh = fh,
+					   .offset = (uint64_t)i * BIG,
+					   .size = BIG };
+		bool write = i & 1;
+		struct vhf_buf b, o;
+		struct vhf_seg segs[3];
+		struct fuse_in_header h;
+		size_t alen = write ? sizeof(w) + BIG : sizeof(rd);
+
+		if (vhf_alloc(c->fe, sizeof(h) + alen, &b) ||
+		    vhf_alloc(c->fe, sizeof(struct fuse_out_header) + BIG, &o))
+			return -ENOMEM;
+		vhf_fuse_in_header(c->fe, &h, write ? FUSE_WRITE : FUSE_READ,
+				   nodeid, (uint32_t)(sizeof(h) + alen));
+		memcpy(b.hva, &h, sizeof(h));
+		if (write)
+			memcpy((uint8_t *)b.hva + sizeof(h), &w, sizeof(w));
+		else
+			memcpy((uint8_t *)b.hva + sizeof(h), &rd, sizeof(rd));
+		segs[0] = (struct vhf_seg){ b.gpa, sizeof(h), false };
+		segs[1] = (struct vhf_seg){ b.gpa + sizeof(h), (uint32_t)alen,
+					    false };
+		segs[2] = (struct vhf_seg){
+			o.gpa, (uint32_t)(sizeof(struct fuse_out_header) + BIG),
+			true
+		};
+		if (vhf_submit(c->fe, RQ, segs, 3, false, NULL))
+			break;
+	}
+	check(c, i == N, "%u READs and WRITEs of 512 KiB submitted", i);
+	vhf_disconnect(c->fe);
+	c->fe = NULL;
+	expect_exit_nosignal(c);
+	return 0;
+}
+
 /* ---- cases ---- */
 
 enum { NO_INIT = 1, ERR_FD = 2 };
@@ -1905,6 +2343,10 @@ static const struct hcase cases[] = {
 	{ "vu-vring-num", vu_vring_num, 0 },
 	{ "vu-vring-addr", vu_vring_addr, 0 },
 	{ "vu-rem-region-inflight", vu_rem_region_inflight, 0 },
+	{ "vu-mem-not-file", vu_mem_not_file, 0 },
+	{ "vu-mem-replace", vu_mem_replace, 0 },
+	{ "vu-add-rem-region", vu_add_rem_region, 0 },
+	{ "vu-slots-full", vu_slots_full, 0 },
 	{ "vu-bad-version", vu_bad_version, 0 },
 	{ "vu-huge-size", vu_huge_size, 0 },
 	{ "vu-truncated", vu_truncated, 0 },
@@ -1912,6 +2354,8 @@ static const struct hcase cases[] = {
 	{ "disc-mid-request", disc_mid_request, 0 },
 	{ "disc-many-inflight", disc_many_inflight, 0 },
 	{ "disc-blocked-setlkw", disc_blocked_setlkw, 0 },
+	{ "disc-mid-message-fds", disc_mid_message_fds, 0 },
+	{ "disc-large-io", disc_large_io, 0 },
 };
 
 static int run_case(const struct hcase *hc, unsigned no)
@@ -1956,6 +2400,8 @@ out:
 		kill(c.pid, SIGKILL);
 		reap(&c, REAP_MS);
 	}
+	if (c.reaped)
+		expect_no_reports(&c);
 	if (c.err_fd >= 0)
 		close(c.err_fd);
 	if (c.fails || vhf_verbose) {
@@ -1969,16 +2415,20 @@ out:
 
 int main(int argc, char **argv)
 {
-	const char *filter = NULL;
+	const char *filter[16], *skip[16];
 	char failed[2048] = "";
-	unsigned i, nfail = 0, nrun = 0;
+	unsigned i, j, nfilter = 0, nskip = 0, nfail = 0, nrun = 0;
 	int a;
 
 	for (a = 1; a < argc && strcmp(argv[a], "--"); a++) {
 		if (!strcmp(argv[a], "-v"))
 			vhf_verbose = 1;
-		else if (!strcmp(argv[a], "-k") && a + 1 < argc)
-			filter = argv[++a];
+		else if (!strcmp(argv[a], "-k") && a + 1 < argc &&
+			 nfilter < sizeof(filter) / sizeof(filter[0]))
+			filter[nfilter++] = argv[++a];
+		else if (!strcmp(argv[a], "-x") && a + 1 < argc &&
+			 nskip < sizeof(skip) / sizeof(skip[0]))
+			skip[nskip++] = argv[++a];
 		else
 			goto usage;
 	}
@@ -1994,7 +2444,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (filter && !strstr(cases[i].name, filter))
+		for (j = 0; j < nfilter && !strstr(cases[i].name, filter[j]);
+		     j++)
+			;
+		if (nfilter && j == nfilter)
+			continue;
+		for (j = 0; j < nskip && !strstr(cases[i].name, skip[j]); j++)
+			;
+		if (j < nskip)
 			continue;
 		nrun++;
 		if (run_case(&cases[i], i)) {
@@ -2013,7 +2470,9 @@ int main(int argc, char **argv)
 		printf("PASS: %u cases\n", nrun);
 	return nfail ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: %s [-v] [-k SUBSTRING] -- DAEMON ARGS...\n",
+	fprintf(stderr,
+		"usage: %s [-v] [-k SUBSTRING]... [-x SUBSTRING]... -- DAEMON "
+		"ARGS...\n",
 		argv[0]);
 	return 2;
 }
