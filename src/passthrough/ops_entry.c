@@ -95,7 +95,7 @@ int pt_do_lookup(struct pt_fs *fs, struct pt_node *parent, const char *name,
 	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") ||
 	    !strcmp(name, ".."))
 		return -EINVAL;
-	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = pt_openat_beneath(parent->fd, name, O_PATH | O_NOFOLLOW, 0);
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE))
 		return lookup_known(fs, parent, name, e, -errno);
 	if (fd < 0)

@@ -168,7 +168,7 @@ static int create_existing(struct pt_fs *fs, const struct fuse_ctx *ctx,
 	int ret;
 	int fd;
 
-	pfd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	pfd = pt_openat_beneath(dir->fd, name, O_PATH | O_NOFOLLOW, 0);
 	if (pfd < 0)
 		return -errno;
 	ret = pt_entry_from_fd(fs, dir, pfd, e, &node);
@@ -262,9 +262,9 @@ int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 		goto out_dir;
 	/* Always exclusive here, so an existing FIFO or device is never
 	 * opened by the create itself (see create_existing()). */
-	fd = openat(dir->fd, name,
-		    flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    in->mode & 07777);
+	fd = pt_openat_beneath(dir->fd, name,
+			       flags | O_CREAT | O_EXCL | O_NOFOLLOW,
+			       in->mode & 07777);
 	ret = fd < 0 ? -errno : 0;
 	pt_cred_leave(&cred);
 

@@ -16,6 +16,13 @@ struct pt_fdname {
 	char s[16];
 };
 void pt_fdname(struct pt_fdname *n, int fd);
+/*
+ * openat() of the single name @name in @dirfd that cannot leave @dirfd:
+ * with openat2's RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel
+ * has it (Linux 5.6), plain openat() otherwise. O_CLOEXEC is added.
+ * Returns the fd, or -1 with errno set.
+ */
+int pt_openat_beneath(int dirfd, const char *name, int flags, mode_t mode);
 /* statx of an O_PATH (or any) fd, not following a final symlink. */
 int pt_stat_fd(int fd, struct stat *st, uint64_t *mnt_id);
 /* The same for @name relative to @dirfd, not following a final symlink. */

@@ -971,6 +971,51 @@ static void test_cache_modes(void **state)
 	}
 }
 
+/* The open that lookups and creates use cannot leave its directory,
+ * whatever name reaches it (openat2 where the kernel has it). */
+static void test_openat_beneath(void **state)
+{
+	struct env *env = *state;
+	struct stat st;
+	int fd;
+
+	assert_int_equal(mkdirat(env->dfd, "d", 0755), 0);
+	assert_int_equal(symlinkat("/etc", env->dfd, "abs"), 0);
+	assert_int_equal(symlinkat("..", env->dfd, "up"), 0);
+	fd = openat(env->dfd, "d", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	/* ".." and absolute names: refused (EXDEV from openat2). */
+	errno = 0;
+	assert_int_equal(pt_openat_beneath(fd, "..", O_PATH, 0), -1);
+	assert_int_not_equal(errno, 0);
+	assert_int_equal(pt_openat_beneath(fd, "/etc", O_PATH, 0), -1);
+	assert_int_equal(pt_openat_beneath(fd, "../d", O_PATH, 0), -1);
+	close(fd);
+	/* A symlink on the way is never followed, even one that stays in. */
+	assert_int_equal(pt_openat_beneath(env->dfd, "abs/passwd", O_PATH, 0),
+			 -1);
+	assert_int_equal(pt_openat_beneath(env->dfd, "up/d", O_PATH, 0), -1);
+	/* A final symlink with O_PATH|O_NOFOLLOW is the link itself. */
+	fd = pt_openat_beneath(env->dfd, "abs", O_PATH | O_NOFOLLOW, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fstatat(fd, "", &st, AT_EMPTY_PATH), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	/* Creating through a final symlink: EEXIST, nothing made at /etc. */
+	assert_int_equal(
+		pt_openat_beneath(env->dfd, "abs",
+				  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0644),
+		-1);
+	assert_int_equal(errno, EEXIST);
+	fd = pt_openat_beneath(env->dfd, "new", O_RDWR | O_CREAT | O_EXCL,
+			       0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	close(fd);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -983,6 +1028,7 @@ int main(void)
 		T(test_symlink_and_times),
 		T(test_setattr_size_mode),
 		T(test_special_files_not_opened),
+		T(test_openat_beneath),
 		T(test_link_shares_node),
 		T(test_tmpfile),
 		T(test_file_misc),
