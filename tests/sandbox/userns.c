@@ -30,11 +30,6 @@
 
 #include "frontend.h"
 
-static void print_attr(const char *name, const struct fuse_attr *a)
-{
-	printf("attr %s %u %u\n", name, a->uid, a->gid);
-}
-
 /*
  * One request with a reply of @out_len bytes after the header. Returns a
  * transport error (negative), or 0 with *err set to the reply's error
@@ -67,6 +62,29 @@ static int request(struct vhf *fe, uint32_t opcode, uint64_t nodeid,
 	return 0;
 }
 
+/*
+ * request() about @name, whose reply holds the attributes @attr (inside
+ * @out): prints "attr NAME UID GID" from them, or "error NAME ERRNO".
+ * Returns a transport error, 0 when refused, 1 when served.
+ */
+static int report(struct vhf *fe, uint32_t opcode, uint64_t nodeid,
+		  const struct iovec *args, unsigned nargs, void *out,
+		  size_t out_len, const char *name,
+		  const struct fuse_attr *attr)
+{
+	int r, err;
+
+	r = request(fe, opcode, nodeid, args, nargs, out, out_len, &err);
+	if (r)
+		return r;
+	if (err) {
+		printf("error %s %d\n", name, -err);
+		return 0;
+	}
+	printf("attr %s %u %u\n", name, attr->uid, attr->gid);
+	return 1;
+}
+
 static int do_create(struct vhf *fe, const char *name)
 {
 	struct fuse_create_in in = { .flags = 01 /* O_WRONLY */,
@@ -79,17 +97,12 @@ static int do_create(struct vhf *fe, const char *name)
 		struct fuse_entry_out e;
 		struct fuse_open_out o;
 	} out;
-	int r, err;
+	int r;
 
-	r = request(fe, FUSE_CREATE, FUSE_ROOT_ID, args, 2, &out, sizeof(out),
-		    &err);
-	if (r)
+	r = report(fe, FUSE_CREATE, FUSE_ROOT_ID, args, 2, &out, sizeof(out),
+		   name, &out.e.attr);
+	if (r <= 0)
 		return r;
-	if (err) {
-		printf("error %s %d\n", name, -err);
-		return 0;
-	}
-	print_attr(name, &out.e.attr);
 	return vhf_fuse_release(fe, 1, out.e.nodeid, out.o.fh, 01);
 }
 
@@ -101,37 +114,26 @@ static int do_mknod(struct vhf *fe, const char *name)
 		{ (void *)name, strlen(name) + 1 },
 	};
 	struct fuse_entry_out e;
-	int r, err;
+	int r;
 
-	r = request(fe, FUSE_MKNOD, FUSE_ROOT_ID, args, 2, &e, sizeof(e), &err);
-	if (r)
-		return r;
-	if (err) {
-		printf("error %s %d\n", name, -err);
-		return 0;
-	}
-	print_attr(name, &e.attr);
-	return 0;
+	r = report(fe, FUSE_MKNOD, FUSE_ROOT_ID, args, 2, &e, sizeof(e), name,
+		   &e.attr);
+	return r < 0 ? r : 0;
 }
 
 /* LOOKUP: prints the owner, or the refusal (*nodeid 0 then). */
 static int do_lookup(struct vhf *fe, const char *name, uint64_t *nodeid)
 {
 	struct iovec arg = { (void *)name, strlen(name) + 1 };
-	struct fuse_entry_out e;
-	int r, err;
+	struct fuse_entry_out e = { 0 };
+	int r;
 
 	*nodeid = 0;
-	r = request(fe, FUSE_LOOKUP, FUSE_ROOT_ID, &arg, 1, &e, sizeof(e),
-		    &err);
-	if (r)
+	r = report(fe, FUSE_LOOKUP, FUSE_ROOT_ID, &arg, 1, &e, sizeof(e), name,
+		   &e.attr);
+	if (r <= 0)
 		return r;
-	if (err) {
-		printf("error %s %d\n", name, -err);
-		return 0;
-	}
 	*nodeid = e.nodeid;
-	print_attr(name, &e.attr);
 	return 0;
 }
 
@@ -146,20 +148,26 @@ static int do_chown(struct vhf *fe, const char *name, uint32_t uid,
 	struct iovec arg = { &in, sizeof(in) };
 	struct fuse_attr_out a;
 	uint64_t nodeid;
-	int r, err;
+	int r;
 
 	r = do_lookup(fe, name, &nodeid);
 	if (r || !nodeid)
 		return r;
-	r = request(fe, FUSE_SETATTR, nodeid, &arg, 1, &a, sizeof(a), &err);
-	if (r)
-		return r;
-	if (err) {
-		printf("error %s %d\n", name, -err);
-		return 0;
-	}
-	print_attr(name, &a.attr);
-	return 0;
+	r = report(fe, FUSE_SETATTR, nodeid, &arg, 1, &a, sizeof(a), name,
+		   &a.attr);
+	return r < 0 ? r : 0;
+}
+
+/* "UID:GID" (decimal) into *uid and *gid; false when malformed. */
+static bool parse_ids(const char *s, unsigned long *uid, unsigned long *gid)
+{
+	char *end;
+
+	*uid = strtoul(s, &end, 10);
+	if (*end != ':')
+		return false;
+	*gid = strtoul(end + 1, &end, 10);
+	return *end == '\0';
 }
 
 /* A request's transport error, 0, or 1 when @op is malformed. */
@@ -167,7 +175,7 @@ static int run_op(struct vhf *fe, char *op)
 {
 	char *arg = strchr(op, ':');
 	unsigned long uid, gid;
-	char *name, *end;
+	char *name;
 
 	if (!arg)
 		return 1;
@@ -177,11 +185,7 @@ static int run_op(struct vhf *fe, char *op)
 	if (strcmp(op, "mknod") == 0)
 		return do_mknod(fe, arg);
 	if (strcmp(op, "as") == 0) {
-		uid = strtoul(arg, &end, 10);
-		if (*end != ':')
-			return 1;
-		gid = strtoul(end + 1, &end, 10);
-		if (*end != '\0')
+		if (!parse_ids(arg, &uid, &gid))
 			return 1;
 		if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
 		    setresuid(uid, uid, uid))
@@ -200,11 +204,7 @@ static int run_op(struct vhf *fe, char *op)
 	if (!arg)
 		return 1;
 	*arg++ = '\0';
-	uid = strtoul(arg, &end, 10);
-	if (*end != ':')
-		return 1;
-	gid = strtoul(end + 1, &end, 10);
-	if (*end != '\0')
+	if (!parse_ids(arg, &uid, &gid))
 		return 1;
 	return do_chown(fe, name, (uint32_t)uid, (uint32_t)gid);
 }

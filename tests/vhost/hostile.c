@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "frontend.h"
+#include "testutil.h"
 
 #define RQ 1 /* the request queue every case uses */
 #define GUARD 0xa5
@@ -81,7 +82,7 @@ struct ctx {
 };
 
 static char *const *daemon_argv;
-static int check_no;
+static unsigned check_no;
 static char tmpdir[64];
 static uint8_t file_data[FILE_LEN];
 
@@ -92,46 +93,15 @@ static bool check(struct ctx *c, bool ok, const char *fmt, ...)
 {
 	va_list ap;
 
-	check_no++;
-	printf("%s %d - %s: ", ok ? "ok" : "not ok", check_no, c->name);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	tu_vcheck_line(ok, ++check_no, c->name, fmt, ap);
 	va_end(ap);
-	printf("\n");
 	if (!ok)
 		c->fails++;
 	return ok;
 }
 
 /* ---- the daemon ---- */
-
-static int write_file(const char *path, const void *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, len) != (ssize_t)len)
-		r = -EIO;
-	close(fd);
-	return r;
-}
-
-static int read_file(const char *path, void *buf, size_t cap, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, cap);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	*len = (size_t)n;
-	return 0;
-}
 
 /* The case's tree: DIR/share/{file.txt,a/b}, DIR/outside.txt, DIR/log. */
 static int make_tree(struct ctx *c, unsigned no)
@@ -148,10 +118,10 @@ static int make_tree(struct ctx *c, unsigned no)
 	if (mkdir(p, 0755))
 		return -errno;
 	snprintf(p, sizeof(p), "%s/a/b", c->share);
-	if (write_file(p, "b", 1))
+	if (tu_write_file(p, "b", 1))
 		return -EIO;
 	snprintf(p, sizeof(p), "%s/file.txt", c->share);
-	if (write_file(p, file_data, sizeof(file_data)))
+	if (tu_write_file(p, file_data, sizeof(file_data)))
 		return -EIO;
 	snprintf(p, sizeof(p), "%s/esc", c->share);
 	if (symlink("../outside.txt", p))
@@ -163,56 +133,19 @@ static int make_tree(struct ctx *c, unsigned no)
 	if (mkfifo(p, 0666))
 		return -errno;
 	snprintf(p, sizeof(p), "%s/outside.txt", c->dir);
-	return write_file(p, "outside", 7);
-}
-
-static void remove_path(const char *path)
-{
-	struct dirent *e;
-	struct stat st;
-	DIR *d;
-
-	/* never through a symlink: the tree holds some that point up */
-	if (lstat(path, &st) || !S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char p[512];
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-		remove_path(p);
-	}
-	closedir(d);
-	rmdir(path);
+	return tu_write_file(p, "outside", 7);
 }
 
 /* Start the daemon with its stderr going to c->log. */
 static int spawn(struct ctx *c)
 {
-	int saved, lf, r;
-
-	lf = open(c->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (lf < 0)
-		return -errno;
-	fflush(stdout);
-	fflush(stderr);
 	/* close-on-exec: the daemon inherits none of our fds */
-	saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
-	if (saved < 0 || dup2(lf, 2) < 0) {
-		r = -errno;
-		close(lf);
-		return r;
-	}
+	int saved = tu_stderr_to(c->log, false), r;
+
+	if (saved < 0)
+		return saved;
 	r = vhf_spawn(daemon_argv, c->sock, c->share, &c->pid);
-	dup2(saved, 2);
-	close(saved);
-	close(lf);
+	tu_stderr_restore(saved);
 	return r;
 }
 
@@ -232,7 +165,7 @@ static void slurp_log(struct ctx *c, char *buf, size_t cap)
 {
 	size_t len = 0;
 
-	if (read_file(c->log, buf, cap - 1, &len))
+	if (tu_read_file(c->log, buf, cap - 1, &len))
 		len = 0;
 	buf[len] = '\0';
 }
@@ -243,17 +176,6 @@ static bool log_has(struct ctx *c, const char *needle)
 
 	slurp_log(c, buf, sizeof(buf));
 	return strcasestr(buf, needle) != NULL;
-}
-
-static void dump_log(struct ctx *c)
-{
-	static char buf[LOG_MAX];
-	char *line, *save = NULL;
-
-	slurp_log(c, buf, sizeof(buf));
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		printf("#   daemon: %s\n", line);
 }
 
 /*
@@ -318,58 +240,6 @@ static void expect_no_reports(struct ctx *c)
 	check(c, !fds_left,
 	      "every fd the daemon opened was closed by its exit (%u left%s%s)",
 	      fds_left, fds_left ? ": " : "", fd_first);
-}
-
-static const char *status_str(int st)
-{
-	static char s[64];
-
-	if (WIFSIGNALED(st))
-		snprintf(s, sizeof(s), "killed by signal %d (%s)", WTERMSIG(st),
-			 strsignal(WTERMSIG(st)));
-	else if (WIFEXITED(st))
-		snprintf(s, sizeof(s), "exit status %d", WEXITSTATUS(st));
-	else
-		snprintf(s, sizeof(s), "status %#x", st);
-	return s;
-}
-
-/*
- * The process that serves: the one we started, or with the namespace
- * sandbox its only child (the parent there just waits), found through
- * /proc/PID/task/PID/children. Under valgrind it is the one we started.
- */
-static pid_t serving_pid(struct ctx *c)
-{
-	char p[64], buf[64];
-	size_t len = 0;
-	long child;
-
-	snprintf(p, sizeof(p), "/proc/%d/task/%d/children", (int)c->pid,
-		 (int)c->pid);
-	if (read_file(p, buf, sizeof(buf) - 1, &len) || !len)
-		return c->pid;
-	buf[len] = '\0';
-	child = strtol(buf, NULL, 10);
-	return child > 0 ? (pid_t)child : c->pid;
-}
-
-static int count_fds(pid_t pid)
-{
-	char p[64];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
-
-	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
-	d = opendir(p);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 /* Lines of /proc/PID/maps that mention @needle. */
@@ -553,7 +423,7 @@ static void expect_clean_exit(struct ctx *c)
 	if (!check(c, !r, "daemon exits after the frontend disconnects"))
 		return;
 	check(c, WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0,
-	      "daemon exit status 0 (%s)", status_str(c->status));
+	      "daemon exit status 0 (%s)", tu_status_str(c->status));
 }
 
 /*
@@ -572,9 +442,9 @@ static void expect_ring_fault(struct ctx *c, const char *const *what)
 	if (!check(c, !r, "daemon stops by itself after the corrupt ring"))
 		return;
 	check(c, !WIFSIGNALED(c->status), "daemon not killed by a signal (%s)",
-	      status_str(c->status));
+	      tu_status_str(c->status));
 	check(c, WIFEXITED(c->status) && WEXITSTATUS(c->status) != 0,
-	      "daemon exit status non-zero (%s)", status_str(c->status));
+	      "daemon exit status non-zero (%s)", tu_status_str(c->status));
 	slurp_log(c, buf, sizeof(buf));
 	for (line = strtok_r(buf, "\n", &save); line && !named;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -606,7 +476,7 @@ static void expect_disconnect(struct ctx *c, const char *logged)
 	if (!check(c, !r, "daemon exits"))
 		return;
 	check(c, !WIFSIGNALED(c->status), "daemon not killed by a signal (%s)",
-	      status_str(c->status));
+	      tu_status_str(c->status));
 	if (logged)
 		check(c, log_has(c, logged), "log names the fault (\"%s\")",
 		      logged);
@@ -620,7 +490,7 @@ static void expect_exit_nosignal(struct ctx *c)
 	if (!check(c, !r, "daemon exits after the frontend vanished"))
 		return;
 	check(c, !WIFSIGNALED(c->status), "daemon not killed by a signal (%s)",
-	      status_str(c->status));
+	      tu_status_str(c->status));
 }
 
 /* ---- ring faults ---- */
@@ -1015,8 +885,8 @@ static int fuse_write_mismatch(struct ctx *c)
 		     4096, EINVAL);
 	snprintf(path, sizeof(path), "%s/file.txt", c->share);
 	check(c,
-	      !read_file(path, host, sizeof(host), &hlen) && hlen == FILE_LEN &&
-		      !memcmp(host, file_data, FILE_LEN),
+	      !tu_read_file(path, host, sizeof(host), &hlen) &&
+		      hlen == FILE_LEN && !memcmp(host, file_data, FILE_LEN),
 	      "file unchanged on the host");
 	still_serving(c, "mismatched WRITEs");
 	expect_clean_exit(c);
@@ -1199,7 +1069,7 @@ static int fuse_symlink_escape(struct ctx *c)
 	}
 	snprintf(path, sizeof(path), "%s/outside.txt", c->dir);
 	check(c,
-	      !read_file(path, buf, sizeof(buf), &len) && len == 7 &&
+	      !tu_read_file(path, buf, sizeof(buf), &len) && len == 7 &&
 		      !memcmp(buf, "outside", 7),
 	      "outside.txt untouched");
 	still_serving(c, "symlinks out of the share");
@@ -1368,9 +1238,9 @@ struct fdsnap {
 
 static void snap(struct ctx *c, struct fdsnap *s)
 {
-	pid_t pid = serving_pid(c);
+	pid_t pid = tu_serving_pid(c->pid);
 
-	s->fds = count_fds(pid);
+	s->fds = tu_count_fds(pid);
 	s->maps = count_maps(pid, "hostile-mem");
 }
 
@@ -1925,15 +1795,15 @@ static int vu_mem_replace(struct ctx *c)
 	while (n < VHF_MAX_REGIONS && !vhf_region(c->fe, n, &mt.regions[n]))
 		fds[n++] = mfd;
 	mt.nregions = n;
-	pid = serving_pid(c);
-	fds0 = count_fds(pid);
+	pid = tu_serving_pid(c->pid);
+	fds0 = tu_count_fds(pid);
 	maps0 = count_maps(pid, "vhf-guest");
 	for (i = 0; i < 32 && !r; i++)
 		r = vhf_msg_ack(c->fe, VHF_SET_MEM_TABLE, &mt,
 				8 + n * sizeof(struct vhf_mem_region), fds, n);
 	check(c, !r, "the %u-region memory table accepted %u times (%s)", n, i,
 	      strerror(-r));
-	fds1 = count_fds(pid);
+	fds1 = tu_count_fds(pid);
 	maps1 = count_maps(pid, "vhf-guest");
 	check(c, fds0 > 0 && fds1 == fds0, "daemon holds %d fds as before (%d)",
 	      fds1, fds0);
@@ -2031,7 +1901,7 @@ static int vu_add_rem_region(struct ctx *c)
 		r = vhf_msg_ack(c->fe, VHF_ADD_MEM_REG, &m, sizeof(m), &mfd, 1);
 		if (!check(c, !r, "ADD_MEM_REG %u (%s)", i, strerror(-r)))
 			break;
-		check(c, count_maps(serving_pid(c), "hostile-mem") >= 1,
+		check(c, count_maps(tu_serving_pid(c->pid), "hostile-mem") >= 1,
 		      "region %u mapped", i);
 		r = vhf_msg_ack(c->fe, VHF_REM_MEM_REG, &m, sizeof(m), NULL, 0);
 		if (!check(c, !r, "REM_MEM_REG %u (%s)", i, strerror(-r)))
@@ -2107,7 +1977,7 @@ static int vu_slots_full(struct ctx *c)
 	}
 	close(mfd);
 	expect_same(c, &before, "every slot emptied again");
-	r = count_maps(serving_pid(c), "hostile-slots");
+	r = count_maps(tu_serving_pid(c->pid), "hostile-slots");
 	check(c, !r, "no mapping of the removed regions left (%d)", r);
 	still_serving(c, "emptying every slot");
 	expect_clean_exit(c);
@@ -2406,10 +2276,10 @@ out:
 		close(c.err_fd);
 	if (c.fails || vhf_verbose) {
 		vhf_note("%s: daemon %s; its log:", c.name,
-			 status_str(c.status));
-		dump_log(&c);
+			 tu_status_str(c.status));
+		tu_dump_log(c.log);
 	}
-	remove_path(c.dir);
+	tu_remove_tree(c.dir);
 	return c.fails ? 1 : 0;
 }
 

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "frontend.h"
+#include "testutil.h"
 
 #define FILE_SIZE 100000
 #define NR_INFLIGHT 8
@@ -71,34 +72,17 @@ static void fill(uint8_t *buf, size_t len, unsigned seed)
 static int write_host_file(const char *name, const void *buf, size_t len)
 {
 	char path[256];
-	int fd, r = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", share, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, len) != (ssize_t)len)
-		r = -EIO;
-	close(fd);
-	return r;
+	return tu_write_file(path, buf, len);
 }
 
 static int read_host_file(const char *name, void *buf, size_t cap, size_t *len)
 {
 	char path[256];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", share, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, cap);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	*len = (size_t)n;
-	return 0;
+	return tu_read_file(path, buf, cap, len);
 }
 
 static void remove_tree(void)

@@ -76,13 +76,13 @@
 #include <unistd.h>
 
 #include "frontend.h"
+#include "testutil.h"
 
 #define RQ 1 /* the request queue */
 #define BODY_MAX 65536
 #define XPORT (-100000) /* no reply: the transport failed */
 #define PROTO (-100001) /* a reply that breaks the protocol */
 #define DEEP 2000
-#define LOG_MAX 65536
 #define SNAP_MAX 16
 #define XBLOB_MAX 2048
 
@@ -98,13 +98,10 @@ static bool check(bool ok, const char *fmt, ...)
 {
 	va_list ap;
 
-	check_no++;
 	case_checks++;
-	printf("%s %u - %s: ", ok ? "ok" : "not ok", check_no, case_name);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	tu_vcheck_line(ok, ++check_no, case_name, fmt, ap);
 	va_end(ap);
-	printf("\n");
 	if (!ok) {
 		case_fails++;
 		total_fails++;
@@ -152,19 +149,6 @@ static int ino_fd = -1;
 static ino_t share_ino, base_ino, outside_ino, secret_ino;
 static bool xattr_on;
 static bool sandboxed; /* the daemon runs in a chroot or namespace sandbox */
-
-static int write_file(const char *path, const void *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, len) != (ssize_t)len)
-		r = -EIO;
-	close(fd);
-	return r;
-}
 
 static int pathf(char *buf, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -252,7 +236,7 @@ static int make_tree(void)
 
 	/* outside: the marker as content, xattr values and a name */
 	pathf(p, sizeof(p), "%s/secret.txt", outside);
-	r = r ?: write_file(p, marker, marker_len);
+	r = r ?: tu_write_file(p, marker, marker_len);
 	if (!r && (setxattr(p, "user.vfsd.secret", marker, marker_len, 0) ||
 		   setxattr(p, "trusted.vfsd.secret", marker, marker_len, 0)))
 		r = -errno;
@@ -261,33 +245,33 @@ static int make_tree(void)
 	     setxattr(outside, "user.vfsd.secret", marker, marker_len, 0)))
 		r = -errno;
 	pathf(p, sizeof(p), "%s/secret2.txt", outside_sub);
-	r = r ?: write_file(p, marker, marker_len);
+	r = r ?: tu_write_file(p, marker, marker_len);
 	pathf(p, sizeof(p), "%s/listing-%s", outside, marker);
-	r = r ?: write_file(p, "", 0);
+	r = r ?: tu_write_file(p, "", 0);
 	if (r)
 		return r;
 
 	/* the share */
 	pathf(p, sizeof(p), "%s/file.txt", share);
-	r = r ?: write_file(p, inside, sizeof(inside) - 1);
+	r = r ?: tu_write_file(p, inside, sizeof(inside) - 1);
 	if (!r && setxattr(p, "user.vfsd.inside", "inside", 6, 0))
 		r = -errno;
 	pathf(p, sizeof(p), "%s/victim", share);
-	r = r ?: write_file(p, "victim", 6);
+	r = r ?: tu_write_file(p, "victim", 6);
 	pathf(p, sizeof(p), "%s/forgettable", share);
-	r = r ?: write_file(p, "f", 1);
+	r = r ?: tu_write_file(p, "f", 1);
 	pathf(p, sizeof(p), "%s/sub", share);
 	if (!r && mkdir(p, 0755))
 		r = -errno;
 	pathf(p, sizeof(p), "%s/sub/file.txt", share);
-	r = r ?: write_file(p, inside, sizeof(inside) - 1);
+	r = r ?: tu_write_file(p, inside, sizeof(inside) - 1);
 	pathf(p, sizeof(p), "%s/sub/victim", share);
-	r = r ?: write_file(p, "victim", 6);
+	r = r ?: tu_write_file(p, "victim", 6);
 	pathf(p, sizeof(p), "%s/d", share);
 	if (!r && mkdir(p, 0755))
 		r = -errno;
 	pathf(p, sizeof(p), "%s/d/secret.txt", share);
-	r = r ?: write_file(p, decoy, sizeof(decoy) - 1);
+	r = r ?: tu_write_file(p, decoy, sizeof(decoy) - 1);
 	if (r)
 		return r;
 
@@ -319,61 +303,6 @@ static int make_tree(void)
 	if (symlink(outside, p))
 		return -errno;
 	return 0;
-}
-
-/* Remove @name under @dfd, never following a symlink; by fds, so that
- * paths longer than PATH_MAX (the deep case) go too. */
-static void rm_at(int dfd, const char *name)
-{
-	struct dirent *e;
-	struct stat st;
-	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-	DIR *d;
-	int fd;
-
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW))
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlinkat(dfd, name, 0);
-		return;
-	}
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (n == cap) {
-			char **nn;
-
-			cap = cap ? cap * 2 : 16;
-			nn = realloc(names, cap * sizeof(*nn));
-			if (!nn)
-				break;
-			names = nn;
-		}
-		names[n] = strdup(e->d_name);
-		if (names[n])
-			n++;
-	}
-	/* keep only the fd (one per level), not the stream's buffer */
-	fd = dup(dirfd(d));
-	closedir(d);
-	for (i = 0; i < n; i++) {
-		if (fd >= 0)
-			rm_at(fd, names[i]);
-		free(names[i]);
-	}
-	free(names);
-	if (fd >= 0)
-		close(fd);
-	unlinkat(dfd, name, AT_REMOVEDIR);
 }
 
 /* ---- what "nothing outside was touched" means ---- */
@@ -2206,7 +2135,7 @@ static void case_deep(void)
 	check(bad == 0 && !host_exists("deep"),
 	      "RMDIR the chain from the bottom up (%u failed)", bad);
 	if (host_exists("deep"))
-		rm_at(share_fd, "deep");
+		tu_remove_at(share_fd, "deep");
 }
 
 /* ---- case 9: node ids the guest never received ---- */
@@ -2312,49 +2241,6 @@ static void case_nodeids(void)
 
 /* ---- running the cases ---- */
 
-/* The process that serves: the daemon, or its one child (namespace). */
-static pid_t serving_pid(pid_t pid)
-{
-	char p[64], buf[64] = "";
-	ssize_t n;
-	int fd;
-
-	snprintf(p, sizeof(p), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pid;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n > 0 && buf[0] >= '1' && buf[0] <= '9')
-		return (pid_t)strtol(buf, NULL, 10);
-	return pid;
-}
-
-/* "flags:" (octal) and "mnt_id:" of /proc/PID/fdinfo/FD. */
-static int fd_info(pid_t pid, const char *fd, unsigned long *flags,
-		   unsigned long *mnt_id)
-{
-	char p[300], line[128];
-	FILE *f;
-	int got = 0;
-
-	snprintf(p, sizeof(p), "/proc/%d/fdinfo/%s", (int)pid, fd);
-	f = fopen(p, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "flags:", 6)) {
-			*flags = strtoul(line + 6, NULL, 8);
-			got |= 1;
-		} else if (!strncmp(line, "mnt_id:", 7)) {
-			*mnt_id = strtoul(line + 7, NULL, 10);
-			got |= 2;
-		}
-	}
-	fclose(f);
-	return got == 3 ? 0 : -ENODATA;
-}
-
 /*
  * In a sandbox, every node fd must hang off the sandbox's own root
  * mount: a ".." walk (or a followed relative symlink) that starts on
@@ -2365,7 +2251,7 @@ static int fd_info(pid_t pid, const char *fd, unsigned long *flags,
  */
 static void sandbox_root_mount(pid_t dpid)
 {
-	pid_t sp = serving_pid(dpid);
+	pid_t sp = tu_serving_pid(dpid);
 	unsigned long flags = 0, mnt = 0;
 	unsigned n = 0, other = 0, is_root = 0;
 	struct statx rx;
@@ -2389,7 +2275,7 @@ static void sandbox_root_mount(pid_t dpid)
 			continue;
 		snprintf(fp, sizeof(fp), "/proc/%d/fd/%s", (int)sp, e->d_name);
 		if (stat(fp, &st) || st.st_dev != sst.st_dev ||
-		    fd_info(sp, e->d_name, &flags, &mnt) || !(flags & O_PATH))
+		    tu_fdinfo(sp, e->d_name, &flags, &mnt) || !(flags & O_PATH))
 			continue;
 		n++;
 		if (st.st_ino == sst.st_ino)
@@ -2437,57 +2323,16 @@ static const struct tcase {
 	{ "nodeids", case_nodeids },
 };
 
-static void dump_log(void)
-{
-	static char buf[LOG_MAX];
-	char *line, *save = NULL;
-	ssize_t n;
-	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		printf("#   daemon: %s\n", line);
-}
-
 static int spawn(char *const *argv, pid_t *pid)
 {
-	int saved, lf, r;
+	/* as before testutil: the daemon holds the kept stderr too */
+	int saved = tu_stderr_to(log_path, true), r;
 
-	lf = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (lf < 0)
-		return -errno;
-	fflush(stdout);
-	fflush(stderr);
-	saved = dup(2);
-	if (saved < 0 || dup2(lf, 2) < 0) {
-		r = -errno;
-		close(lf);
-		return r;
-	}
+	if (saved < 0)
+		return saved;
 	r = vhf_spawn(argv, sock_path, share, pid);
-	dup2(saved, 2);
-	close(saved);
-	close(lf);
+	tu_stderr_restore(saved);
 	return r;
-}
-
-static const char *status_str(int st)
-{
-	static char s[64];
-
-	if (WIFSIGNALED(st))
-		snprintf(s, sizeof(s), "killed by signal %d (%s)", WTERMSIG(st),
-			 strsignal(WTERMSIG(st)));
-	else if (WIFEXITED(st))
-		snprintf(s, sizeof(s), "exit status %d", WEXITSTATUS(st));
-	else
-		snprintf(s, sizeof(s), "status %#x", st);
-	return s;
 }
 
 static int run(char *const *argv, const char *filter)
@@ -2576,10 +2421,11 @@ out_reap:
 		vhf_reap(pid, 5000, &status);
 	} else {
 		check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the daemon's exit status is 0 (%s)", status_str(status));
+		      "the daemon's exit status is 0 (%s)",
+		      tu_status_str(status));
 	}
 	if (total_fails || vhf_verbose)
-		dump_log();
+		tu_dump_log(log_path);
 	if (nfail)
 		printf("# failed cases:%s\n", failed);
 	return total_fails ? 1 : 0;
@@ -2630,14 +2476,7 @@ int main(int argc, char **argv)
 		close(share_fd);
 	if (ino_fd >= 0)
 		close(ino_fd);
-	{
-		int bfd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-		if (bfd >= 0) {
-			rm_at(bfd, top + strlen("/tmp/"));
-			close(bfd);
-		}
-	}
+	tu_remove_tree(top);
 	printf("%s\n", ret ? "FAIL" : "PASS");
 	return ret;
 usage:

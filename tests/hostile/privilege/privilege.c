@@ -82,20 +82,12 @@
 #include <unistd.h>
 
 #include "frontend.h"
+#include "testutil.h"
 
 /* Newer than Debian 12's <linux/fuse.h> (protocol 7.38). */
 #ifndef FUSE_CREATE_SUPP_GROUP
 #define FUSE_CREATE_SUPP_GROUP (1ULL << 34)
 #define FUSE_EXT_GROUPS 32
-#endif
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
-#ifndef RENAME_WHITEOUT
-#define RENAME_WHITEOUT (1 << 2)
 #endif
 #ifndef XATTR_LIST_MAX
 #define XATTR_LIST_MAX 65536
@@ -103,7 +95,6 @@
 
 #define RQ 1 /* the request queue */
 #define REAP_MS 10000
-#define LOG_MAX 65536
 #define GUEST_PID 4242
 
 #define USER 1000 /* the unprivileged guest user, and its group */
@@ -147,7 +138,7 @@ struct ctx {
 };
 
 static char *const *daemon_argv;
-static int check_no;
+static unsigned check_no;
 static char tmpdir[64];
 
 static bool check(struct ctx *c, bool ok, const char *fmt, ...)
@@ -157,13 +148,9 @@ static bool check(struct ctx *c, bool ok, const char *fmt, ...)
 {
 	va_list ap;
 
-	check_no++;
-	printf("%s %d - %s: ", ok ? "ok" : "not ok", check_no, c->name);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	tu_vcheck_line(ok, ++check_no, c->name, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
 	if (!ok)
 		c->fails++;
 	return ok;
@@ -202,19 +189,6 @@ static void rpath(struct ctx *c, const char *rel, char *buf, size_t cap)
 	snprintf(buf, cap, "%s/%s", c->ref, rel);
 }
 
-static int write_all(const char *path, const void *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, len) != (ssize_t)len)
-		r = -EIO;
-	close(fd);
-	return r;
-}
-
 /* @path with @uid:@gid and @mode, in that order (chown clears set-ID
  * bits, so the mode comes last). */
 static int own(const char *path, uid_t uid, gid_t gid, mode_t mode)
@@ -233,7 +207,7 @@ static int twin_file(struct ctx *c, const char *rel, uid_t uid, gid_t gid,
 
 	for (i = 0; i < 2; i++) {
 		(i ? rpath : spath)(c, rel, p, sizeof(p));
-		r = write_all(p, "0123456789", 10);
+		r = tu_write_file(p, "0123456789", 10);
 		if (!r)
 			r = own(p, uid, gid, mode);
 		if (r)
@@ -271,31 +245,6 @@ static int twin_xattr(struct ctx *c, const char *rel, const char *name,
 			return -errno;
 	}
 	return 0;
-}
-
-static void remove_path(const char *path)
-{
-	struct dirent *e;
-	struct stat st;
-	DIR *d;
-
-	if (lstat(path, &st) || !S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char p[512];
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-		remove_path(p);
-	}
-	closedir(d);
-	rmdir(path);
 }
 
 /* ---- capabilities ---- */
@@ -501,30 +450,20 @@ static struct who who_root(const struct ctx *c)
 
 static int spawn(struct ctx *c, const char *const *extra)
 {
-	const char *argv[64];
-	size_t n = 0, i;
-	int saved, lf, r;
+	char **argv = tu_argv_cat(daemon_argv, extra);
+	int saved, r;
 
-	for (i = 0; daemon_argv[i] && n < 56; i++)
-		argv[n++] = daemon_argv[i];
-	for (i = 0; extra && extra[i] && n < 63; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	lf = open(c->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (lf < 0)
-		return -errno;
-	fflush(stdout);
-	fflush(stderr);
-	saved = dup(2);
-	if (saved < 0 || dup2(lf, 2) < 0) {
-		r = -errno;
-		close(lf);
-		return r;
+	if (!argv)
+		return -ENOMEM;
+	/* as before testutil: the daemon holds the kept stderr too */
+	saved = tu_stderr_to(c->log, true);
+	if (saved < 0) {
+		free(argv);
+		return saved;
 	}
-	r = vhf_spawn((char *const *)argv, c->sock, c->share, &c->pid);
-	dup2(saved, 2);
-	close(saved);
-	close(lf);
+	r = vhf_spawn(argv, c->sock, c->share, &c->pid);
+	tu_stderr_restore(saved);
+	free(argv);
 	return r;
 }
 
@@ -540,97 +479,18 @@ static int reap(struct ctx *c, int timeout_ms)
 	return r;
 }
 
-static void dump_log(struct ctx *c)
-{
-	static char buf[LOG_MAX];
-	char *line, *save = NULL;
-	ssize_t n;
-	int fd;
-
-	fd = open(c->log, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		printf("#   daemon: %s\n", line);
-}
-
-static const char *status_str(int st)
-{
-	static char s[64];
-
-	if (WIFSIGNALED(st))
-		snprintf(s, sizeof(s), "killed by signal %d (%s)", WTERMSIG(st),
-			 strsignal(WTERMSIG(st)));
-	else if (WIFEXITED(st))
-		snprintf(s, sizeof(s), "exit status %d", WEXITSTATUS(st));
-	else
-		snprintf(s, sizeof(s), "status %#x", st);
-	return s;
-}
-
-/* The process that serves: the child of @pid when a sandbox forked one. */
-static pid_t serving_pid(pid_t pid)
-{
-	struct dirent *e;
-	pid_t found = pid;
-	DIR *d = opendir("/proc");
-
-	if (!d)
-		return pid;
-	while ((e = readdir(d))) {
-		char p[300], buf[512], *rp;
-		long ppid;
-		ssize_t n;
-		int fd;
-
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/stat", e->d_name);
-		fd = open(p, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		rp = strrchr(buf, ')');
-		if (!rp || sscanf(rp + 1, " %*c %ld", &ppid) != 1)
-			continue;
-		if (ppid == pid) {
-			found = (pid_t)strtol(e->d_name, NULL, 10);
-			break;
-		}
-	}
-	closedir(d);
-	return found;
-}
-
 static int proc_cap_eff(pid_t pid, uint64_t *caps)
 {
-	char p[64], line[256];
-	int r = -ENOENT;
-	FILE *f;
+	static const char *const key[] = { "CapEff" };
+	unsigned long long v = 0;
+	int r = tu_proc_status(pid, key, 1, 16, &v);
 
-	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
-	f = fopen(p, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long v;
-
-		if (sscanf(line, "CapEff: %llx", &v) == 1) {
-			*caps = v;
-			r = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return r;
+	if (r < 0)
+		return r;
+	if (!r)
+		return -ENOENT;
+	*caps = v;
+	return 0;
 }
 
 /*
@@ -650,12 +510,10 @@ static int opened_fds(struct ctx *c, const struct stat *st)
 	if (!d)
 		return -errno;
 	while ((e = readdir(d))) {
-		char fp[320], info[512];
 		unsigned long flags = 0;
 		struct stat fst;
-		char *fl;
-		ssize_t len;
-		int fd;
+		char fp[320];
+		int r;
 
 		if (e->d_name[0] == '.')
 			continue;
@@ -664,17 +522,10 @@ static int opened_fds(struct ctx *c, const struct stat *st)
 		if (stat(fp, &fst) < 0 || fst.st_dev != st->st_dev ||
 		    fst.st_ino != st->st_ino)
 			continue;
-		snprintf(fp, sizeof(fp), "/proc/%d/fdinfo/%s", (int)c->spid,
-			 e->d_name);
-		fd = open(fp, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		/* no "flags:" line: counted as opened */
+		r = tu_fdinfo(c->spid, e->d_name, &flags, NULL);
+		if (r && r != -ENODATA)
 			continue;
-		len = read(fd, info, sizeof(info) - 1);
-		close(fd);
-		info[len > 0 ? len : 0] = '\0';
-		fl = strstr(info, "flags:");
-		if (fl)
-			flags = strtoul(fl + 6, NULL, 8);
 		if (!(flags & O_PATH))
 			n++;
 	}
@@ -1107,7 +958,7 @@ static void expect_clean_exit(struct ctx *c)
 	if (!check(c, !r, "daemon exits after the frontend disconnects"))
 		return;
 	check(c, WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0,
-	      "daemon exit status 0 (%s)", status_str(c->status));
+	      "daemon exit status 0 (%s)", tu_status_str(c->status));
 }
 
 /* lstat of a share object and of its twin: type, mode, owner agree. */
@@ -2128,14 +1979,14 @@ static int case_readonly(struct ctx *c)
 
 	/* The tree: f (with user.vfsd), d/g, empty/, l -> f, fifo. */
 	spath(c, "f", p, sizeof(p));
-	r = write_all(p, content, sizeof(content) - 1);
+	r = tu_write_file(p, content, sizeof(content) - 1);
 	if (r || lsetxattr(p, "user.vfsd", "v", 1, 0) < 0)
 		return r ? r : -errno;
 	spath(c, "d", p, sizeof(p));
 	if (mkdir(p, 0755) < 0)
 		return -errno;
 	spath(c, "d/g", p, sizeof(p));
-	r = write_all(p, "g", 1);
+	r = tu_write_file(p, "g", 1);
 	if (r)
 		return r;
 	spath(c, "empty", p, sizeof(p));
@@ -2388,7 +2239,7 @@ static int run_case(const struct pcase *pc, unsigned no)
 	r = vhf_connect(&c.fe, c.sock, &opts);
 	if (!check(&c, !r, "connect and set up the device (%s)", strerror(-r)))
 		goto out;
-	c.spid = serving_pid(c.pid);
+	c.spid = tu_serving_pid(c.pid);
 	r = proc_cap_eff(c.spid, &c.dcaps);
 	if (!check(&c, !r, "CapEff of the serving process %d (%s)", (int)c.spid,
 		   strerror(-r)))
@@ -2407,10 +2258,10 @@ out:
 	}
 	if (c.fails || vhf_verbose) {
 		vhf_note("%s: daemon %s; its log:", c.name,
-			 status_str(c.status));
-		dump_log(&c);
+			 tu_status_str(c.status));
+		tu_dump_log(c.log);
 	}
-	remove_path(c.dir);
+	tu_remove_tree(c.dir);
 	return c.fails ? 1 : 0;
 }
 
