@@ -58,11 +58,11 @@ check-unit: build
 
 # A QEMU guest mounts a share served by vfsd over virtio-fs.
 demo: build
-	scripts/demo/run.sh $(BUILD)/vfsd
+	scripts/demo/run.sh $(BUILD)/src/vfsd
 
 # The same share mounted on the host through /dev/fuse.
 demo-mount: build
-	scripts/demo/mount.sh $(BUILD)/vfsd
+	scripts/demo/mount.sh $(BUILD)/src/vfsd
 
 FUZZ_SECONDS ?= 600
 # Each fuzz target for FUZZ_SECONDS; new coverage merged into fuzz/corpus/.

@@ -7,7 +7,7 @@
 # the temporary directories whatever happens.
 set -euo pipefail
 
-VFSD=${1:-build/vfsd}
+VFSD=${1:-build/src/vfsd}
 MOUNT_TIMEOUT=10 # seconds to wait for the mount to appear
 EXIT_TIMEOUT=10  # seconds to wait for vfsd to exit after unmount
 

@@ -4,7 +4,7 @@
 # vfsd, show files created on each side appearing on the other, shut down.
 # Leaves no process, socket or temporary directory behind.
 #
-#   scripts/demo/run.sh build/vfsd
+#   scripts/demo/run.sh build/src/vfsd
 set -euo pipefail
 
 vfsd=$(realpath "${1:?usage: run.sh PATH/TO/vfsd}")
