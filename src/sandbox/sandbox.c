@@ -350,6 +350,20 @@ static int drop_caps(const struct sandbox_opts *opts, bool userns,
 	return 0;
 }
 
+/*
+ * The namespace sandbox's parent only waits for the serving child, passes
+ * stop signals on and removes the socket file: as root it needs no
+ * capability for that (the child runs as root too). Failure is not fatal:
+ * the parent reads nothing from the guest or the VMM.
+ */
+static void parent_drop_caps(void)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_apply(CAPNG_SELECT_BOTH) ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		log_warn("sandbox: the waiting parent keeps its capabilities");
+}
+
 static void block_signals(sigset_t *set, sigset_t *old)
 {
 	sigemptyset(set);
@@ -459,8 +473,14 @@ int sandbox_enter(const struct sandbox_opts *opts, int *proc_self_fd,
 			sigprocmask(SIG_SETMASK, &old, NULL);
 			return ret;
 		}
-		if (child > 0)
+		if (child > 0) {
+			/* In a user namespace it keeps them: the child may
+			 * run as another id there, and they count only in
+			 * that namespace. */
+			if (!userns)
+				parent_drop_caps();
 			return parent_wait(child, &set, status);
+		}
 		/* Stop signals stay blocked until main's signal thread
 		 * takes them; everything else as before. */
 		sigaddset(&old, SIGINT);

@@ -43,6 +43,10 @@ if sp=$(serving_pid "$pid"); then
 	check "namespace: the share is all it sees at /" \
 		test "$(ls "/proc/$sp/root")" = hello.txt
 	check "namespace: no /proc at its root" test ! -e "/proc/$sp/root/proc"
+	check "namespace: the waiting parent has no capability (CapEff $(status_field "$pid" CapEff))" \
+		test "$(status_field "$pid" CapEff)" = 0000000000000000
+	check "namespace: ... nor can regain one (CapBnd, CapPrm 0, NoNewPrivs 1)" \
+		test "$(status_field "$pid" CapBnd)$(status_field "$pid" CapPrm)$(status_field "$pid" NoNewPrivs)" = 000000000000000000000000000000001
 else
 	bad "namespace: no serving process under seccomp"
 fi
