@@ -422,8 +422,9 @@ int pt_set_proc_self_fd(struct pt_fs *fs, int proc_self_fd)
 
 int pt_set_root_fd(struct pt_fs *fs, int root_fd)
 {
-	struct stat st;
-	uint64_t mnt_id;
+	/* Set by pt_stat_fd(); initialised for gcc -O3. */
+	struct stat st = { 0 };
+	uint64_t mnt_id = 0;
 	int ret;
 
 	if (root_fd < 0)

@@ -96,7 +96,7 @@ static int do_create(struct vhf *fe, const char *name)
 	struct {
 		struct fuse_entry_out e;
 		struct fuse_open_out o;
-	} out;
+	} out = { 0 };
 	int r;
 
 	r = report(fe, FUSE_CREATE, FUSE_ROOT_ID, args, 2, &out, sizeof(out),
