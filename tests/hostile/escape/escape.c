@@ -528,10 +528,9 @@ static bool has_guest_name(const char *dir, char *found, size_t cap)
 	bool hit = false;
 
 	while (d && (e = readdir(d)) && !hit)
-		if (!strncmp(e->d_name, gprefix, strlen(gprefix))) {
-			snprintf(found, cap, "%s/%s", dir, e->d_name);
-			hit = true;
-		}
+		if (!strncmp(e->d_name, gprefix, strlen(gprefix)))
+			/* A cut name still names the hit. */
+			hit = snprintf(found, cap, "%s/%s", dir, e->d_name) > 0;
 	if (d)
 		closedir(d);
 	return hit;
@@ -1218,7 +1217,7 @@ static void poke_link(const char *name, uint64_t node, ino_t ino, bool full)
 	struct fuse_attr_out ao;
 	struct fuse_entry_out e;
 	char buf[1024];
-	uint64_t fh;
+	uint64_t fh = 0;
 	size_t len;
 	unsigned i;
 	int r;
@@ -1464,7 +1463,7 @@ static void bad_names_at(uint64_t parent, const char *where, uint64_t victim)
 	};
 	struct fuse_entry_out e;
 	unsigned i;
-	uint64_t fh;
+	uint64_t fh = 0;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct nm n = bad[i].n;
@@ -1508,7 +1507,7 @@ static void bad_names_at(uint64_t parent, const char *where, uint64_t victim)
 static void long_names_at(uint64_t parent, const char *where)
 {
 	struct fuse_entry_out e, e2;
-	uint64_t fh;
+	uint64_t fh = 0;
 	int r;
 
 	r = g_create(parent, S(n255), O_CREAT | O_EXCL | O_RDWR, S_IFREG | 0644,
@@ -1652,7 +1651,7 @@ static void case_dotdot_root(void)
 	struct fuse_entry_out e, sub;
 	struct dd_scan scan;
 	unsigned i;
-	uint64_t fh;
+	uint64_t fh = 0;
 	size_t len;
 	int r;
 
@@ -1908,7 +1907,7 @@ static void race_iter(struct race_stats *st, unsigned long i)
 	struct fuse_entry_out e, f, c;
 	char name[64];
 	bool link;
-	uint64_t fh;
+	uint64_t fh = 0;
 	size_t len;
 	int r;
 
@@ -2032,7 +2031,7 @@ static void case_deep(void)
 	static uint64_t ids[DEEP];
 	static uint8_t data[8192], back[8192];
 	struct fuse_entry_out e, f = { 0 };
-	uint64_t parent = FUSE_ROOT_ID, fh;
+	uint64_t parent = FUSE_ROOT_ID, fh = 0;
 	unsigned i, made = 0, bad = 0;
 	size_t pathlen = strlen("deep");
 	char name[16];
@@ -2146,7 +2145,7 @@ static void poke_nodeid(uint64_t id, unsigned *bad, char *first, size_t cap)
 				      .mode = S_IFREG | 0777 };
 	struct fuse_entry_out e;
 	char buf[256];
-	uint64_t fh;
+	uint64_t fh = 0;
 	size_t len;
 	int r[16];
 	unsigned k, n = 0;
