@@ -88,6 +88,22 @@ static void hash_insert_raw(struct pt_node **hash, size_t size,
 }
 
 /* Keep the load factor at most 1/2 so probes stay short. */
+/* Index @n (room reserved by hash_reserve_locked, or just freed). */
+static void hash_add_locked(struct pt_nodes *t, struct pt_node *n)
+{
+	hash_insert_raw(t->hash, t->hash_size, n);
+	t->hash_used++;
+}
+
+/* One more lookup reference (the count saturates rather than wrap) and
+ * one in-flight reference on a node found in the table. */
+static void node_take_locked(struct pt_node *n)
+{
+	if (n->nlookup != UINT64_MAX)
+		n->nlookup++;
+	n->refs++;
+}
+
 static int hash_reserve_locked(struct pt_nodes *t)
 {
 	struct pt_node **nh;
@@ -303,11 +319,8 @@ struct pt_node *pt_node_add(struct pt_fs *fs, int fd, const struct stat *st,
 	pthread_mutex_lock(&t->lock);
 	n = hash_find_locked(t, fresh->dev, fresh->ino, fresh->mnt_id);
 	if (n) {
-		/* Known object (another name or a repeated lookup): the
-		 * count saturates rather than wrap. */
-		if (n->nlookup != UINT64_MAX)
-			n->nlookup++;
-		n->refs++;
+		/* Known object (another name or a repeated lookup). */
+		node_take_locked(n);
 		pthread_mutex_unlock(&t->lock);
 		pthread_mutex_destroy(&fresh->plock_mutex);
 		free(fresh);
@@ -327,8 +340,7 @@ struct pt_node *pt_node_add(struct pt_fs *fs, int fd, const struct stat *st,
 	fresh->nodeid = idx;
 	fresh->generation = t->slots[idx].generation;
 	t->slots[idx].node = fresh;
-	hash_insert_raw(t->hash, t->hash_size, fresh);
-	t->hash_used++;
+	hash_add_locked(t, fresh);
 	pthread_mutex_unlock(&t->lock);
 	return fresh;
 
@@ -345,11 +357,8 @@ struct pt_node *pt_node_find(struct pt_fs *fs, const struct stat *st,
 
 	pthread_mutex_lock(&t->lock);
 	n = hash_find_locked(t, st->st_dev, st->st_ino, mnt_id);
-	if (n) {
-		if (n->nlookup != UINT64_MAX)
-			n->nlookup++;
-		n->refs++;
-	}
+	if (n)
+		node_take_locked(n);
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
@@ -391,8 +400,7 @@ void pt_node_rebind(struct pt_fs *fs, struct pt_node *node, int fd,
 	old = node->fd;
 	node->fd = fd;
 	node->mnt_id = mnt_id;
-	hash_insert_raw(t->hash, t->hash_size, node);
-	t->hash_used++;
+	hash_add_locked(t, node);
 	pthread_mutex_unlock(&t->lock);
 	close(old);
 }
