@@ -17,6 +17,7 @@ pkgs=(
   qemu-system-x86        # guest tests; brings QEMU's reference virtiofsd
   busybox-static cpio xz-utils  # the guest tests' initramfs
   rsync diffutils        # tree copy tests
+  groff-base bsdextrautils  # the man page test (groff, col)
 )
 
 missing=()

@@ -30,6 +30,8 @@
 #include "config/config.h"
 #include "log/log.h"
 #include "passthrough/passthrough.h"
+#include "passthrough/idtrans.h"
+#include "passthrough/xattrmap.h"
 #include "sandbox/sandbox.h"
 #include "transport/dev_fuse.h"
 #include "transport/virtio_fs.h"
@@ -100,6 +102,64 @@ static int check_environment(const struct config *cfg)
 	return 0;
 }
 
+static enum pt_inode_fh pt_inode_fh_of(enum config_inode_fh mode)
+{
+	switch (mode) {
+	case CONFIG_FH_NEVER:
+		return PT_FH_NEVER;
+	case CONFIG_FH_PREFER:
+		return PT_FH_PREFER;
+	case CONFIG_FH_MANDATORY:
+		return PT_FH_MANDATORY;
+	case CONFIG_FH_AUTO:
+		break;
+	}
+	return PT_FH_AUTO;
+}
+
+/* A malformed --xattrmap: one line naming the rule, before anything runs. */
+static int check_xattrmap(const struct config *cfg)
+{
+	struct pt_xattrmap *m;
+	char why[256];
+	int ret;
+
+	if (!cfg->xattrmap)
+		return 0;
+	ret = pt_xattrmap_parse(cfg->xattrmap, &m, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "vfsd: --xattrmap: %s\n", why);
+		return -1;
+	}
+	pt_xattrmap_free(m);
+	return 0;
+}
+
+/* --translate-uid/--translate-gid rules: one line naming the bad one. */
+static int check_translate(const struct config *cfg)
+{
+	static const char *const names[] = { "--translate-uid",
+					     "--translate-gid" };
+	for (int k = 0; k < 2; k++) {
+		char *const *rules =
+			k ? cfg->translate_gid : cfg->translate_uid;
+		unsigned int n =
+			k ? cfg->translate_gid_count : cfg->translate_uid_count;
+		struct pt_idtrans t = { 0 };
+		char why[256];
+		int ret = 0;
+
+		for (unsigned int i = 0; !ret && i < n; i++)
+			ret = pt_idtrans_add(&t, rules[i], why, sizeof(why));
+		pt_idtrans_free(&t);
+		if (ret) {
+			fprintf(stderr, "vfsd: %s %s\n", names[k], why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static enum pt_cache pt_cache_of(enum config_cache cache)
 {
 	switch (cache) {
@@ -153,6 +213,8 @@ static struct sandbox_opts sandbox_opts_of(const struct config *cfg)
 				SANDBOX_RLIMIT_NOFILE_AUTO :
 				cfg->rlimit_nofile,
 		.host_mount = cfg->mount_point != NULL,
+		/* only file handles need it (open_by_handle_at) */
+		.drop_dac_read_search = cfg->inode_fh == CONFIG_FH_NEVER,
 		.uid_map = uid_map,
 		.uid_map_count = cfg->uid_map_count,
 		.gid_map = gid_map,
@@ -201,6 +263,13 @@ static int confine(const struct sandbox_opts *sbo, struct pt_fs *fs,
 			return ret;
 		}
 	}
+	/* File handles need the sandbox's capabilities and view: probed
+	 * only now (--inode-file-handles=mandatory refuses here). */
+	ret = pt_fh_probe(fs, &msg);
+	if (ret) {
+		log_error("%s: %s", msg, strerror(-ret));
+		return ret;
+	}
 	return 1;
 }
 
@@ -223,25 +292,68 @@ static void *signal_main(void *arg)
 	return NULL;
 }
 
+static sigset_t stop_signals;
+
+/* Blocked from before the socket listens: a stop signal sent as soon as
+ * the socket appears stays pending until the signal thread takes it,
+ * instead of killing the daemon with the default action. */
+static void block_stop_signals(void)
+{
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+}
+
 /* SIGINT/SIGTERM/SIGHUP end serving cleanly: every thread started after
  * this inherits the blocked mask; one thread waits for them. */
 static int start_signal_thread(void)
 {
-	static sigset_t set;
 	pthread_attr_t attr;
 	pthread_t t;
 	int ret;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	block_stop_signals();
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	ret = -pthread_create(&t, &attr, signal_main, &set);
+	ret = -pthread_create(&t, &attr, signal_main, &stop_signals);
 	pthread_attr_destroy(&attr);
 	return ret;
+}
+
+/*
+ * --daemonize: once the socket listens (a frontend may connect from now
+ * on), leave the caller: the parent exits 0 and the child goes on in a
+ * session of its own with its standard streams on /dev/null. The working
+ * directory is kept, since the shared directory may have been given
+ * relative to it. Returns 0 in the child, 1 in the parent, or -errno.
+ */
+static int daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		return 1;
+	if (setsid() < 0)
+		return -errno;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
+	    dup2(fd, STDERR_FILENO) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	return 0;
 }
 
 /*
@@ -265,6 +377,7 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 	int lfd = cfg->fd;
 	int conn, ret;
 
+	block_stop_signals();
 	if (cfg->socket_path) {
 		ret = vu_listen(cfg->socket_path, cfg->socket_group, &lfd,
 				&msg);
@@ -276,6 +389,18 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 		}
 		log_info("waiting for a vhost-user frontend on %s",
 			 cfg->socket_path);
+	}
+	if (cfg->daemonize) {
+		ret = daemonize();
+		if (ret) {
+			if (ret < 0)
+				fprintf(stderr, "vfsd: --daemonize: %s\n",
+					strerror(-ret));
+			/* The parent leaves the socket to the child. */
+			if (lfd >= 0 && ret > 0)
+				close(lfd);
+			return ret > 0 ? 0 : 1;
+		}
 	}
 	ret = confine(sbo, fs, &exit_code);
 	if (ret <= 0) {
@@ -347,7 +472,8 @@ int main(int argc, char **argv)
 	log_set_level(cfg.log_level);
 	log_use_syslog(cfg.syslog);
 
-	if (check_environment(&cfg))
+	if (check_environment(&cfg) || check_xattrmap(&cfg) ||
+	    check_translate(&cfg))
 		goto out_free_config;
 	sbo = sandbox_opts_of(&cfg);
 	ret = sandbox_check(&sbo, &msg);
@@ -373,6 +499,16 @@ int main(int argc, char **argv)
 		.killpriv_v2 = cfg.killpriv_v2,
 		.announce_submounts = cfg.announce_submounts,
 		.readonly = cfg.readonly,
+		.allow_mmap = cfg.allow_mmap,
+		.preserve_noatime = cfg.preserve_noatime,
+		.inode_fh = pt_inode_fh_of(cfg.inode_fh),
+		.xattrmap = cfg.xattrmap,
+		.posix_acl = cfg.posix_acl,
+		.security_label = cfg.security_label,
+		.translate_uid = cfg.translate_uid,
+		.translate_uid_count = cfg.translate_uid_count,
+		.translate_gid = cfg.translate_gid,
+		.translate_gid_count = cfg.translate_gid_count,
 	};
 	ret = pt_new(&pto, &fs, &msg);
 	if (ret) {

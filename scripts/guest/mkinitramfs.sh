@@ -49,7 +49,11 @@ cp "$GUEST_BUSYBOX" "$r/bin/busybox"
 for a in $("$r/bin/busybox" --list); do
 	[[ "$a" == busybox ]] || ln -s busybox "$r/bin/$a"
 done
-cp "$GUEST_MODULES"/*.ko "$GUEST_MODULES/modules.order" "$r/lib/modules/"
+cp "$GUEST_MODULES/modules.order" "$r/lib/modules/"
+# Debian 13's kernel has virtio-fs built in: no modules at all.
+if compgen -G "$GUEST_MODULES/*.ko" >/dev/null; then
+	cp "$GUEST_MODULES"/*.ko "$r/lib/modules/"
+fi
 install -m 0755 "$here/init" "$r/init"
 cat >"$r/etc/passwd" <<'PASSWD'
 root:x:0:0:root:/root:/bin/sh

@@ -14,6 +14,11 @@
 # are kept from it. Busybox: the host's busybox-static if installed,
 # otherwise the package is downloaded. On failure one line on stderr
 # ("prepare: ...") and exit 1.
+#
+#   scripts/guest/prepare.sh [CACHE_DIR [bookworm|trixie]]
+#
+# trixie: Debian 13's kernel (6.12: virtio and virtio-fs built in, so no
+# modules; several request queues), fetched by scripts/trixie-apt.sh.
 set -euo pipefail
 
 # Insmod order that works on Debian 12's kernel.
@@ -27,6 +32,12 @@ die() {
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${1:-$root/build/guest-cache}
+dist=${2:-${VFSD_GUEST_DIST:-bookworm}}
+case $dist in
+bookworm) ;;
+trixie) MODULES=() ;;
+*) die "unknown distribution '$dist' (bookworm or trixie)" ;;
+esac
 mkdir -p "$cache" || die "cannot create cache directory $cache"
 cache=$(cd "$cache" && pwd)
 
@@ -51,6 +62,13 @@ DEB=
 apt_download() {
 	local pkg=$1
 	work
+	if [[ $dist == trixie ]]; then
+		"$root/scripts/trixie-apt.sh" "$cache/apt" "$tmp" "$pkg" ||
+			die "cannot download $pkg from Debian 13"
+		DEB=$(find "$tmp" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)
+		[[ -n "$DEB" ]] || die "apt-get download $pkg produced no .deb"
+		return 0
+	fi
 	if ! (cd "$tmp" && apt-get download -q "$pkg") >"$tmp/apt.log" 2>&1; then
 		if [[ $apt_updated -eq 0 && $(id -u) -eq 0 ]]; then
 			apt_updated=1
@@ -68,9 +86,9 @@ apt_download() {
 
 kernel_ok() {
 	local m
-	[[ -s "$cache/kernel/vmlinuz" && -s "$cache/kernel/modules/modules.order" ]] ||
+	[[ -s "$cache/kernel/vmlinuz" && -e "$cache/kernel/modules/modules.order" ]] ||
 		return 1
-	for m in "${MODULES[@]}"; do
+	for m in ${MODULES[@]+"${MODULES[@]}"}; do
 		[[ -s "$cache/kernel/modules/$m.ko" ]] || return 1
 	done
 }
@@ -90,14 +108,14 @@ get_kernel() {
 	# Extract only the kernel image and the modules we need.
 	dpkg-deb --fsys-tarfile "$deb" |
 		tar -x -C "$x" --wildcards './boot/vmlinuz-*' \
-			'./lib/modules/*/kernel/drivers/virtio/*' \
-			'./lib/modules/*/kernel/fs/fuse/*' ||
+			${MODULES[@]+'./lib/modules/*/kernel/drivers/virtio/*'} \
+			${MODULES[@]+'./lib/modules/*/kernel/fs/fuse/*'} ||
 		die "cannot extract $(basename "$deb")"
 	mkdir -p "$tmp/kernel/modules"
 	cp "$x"/boot/vmlinuz-* "$tmp/kernel/vmlinuz" ||
 		die "no vmlinuz in $(basename "$deb")"
 	: >"$tmp/kernel/modules/modules.order"
-	for m in "${MODULES[@]}"; do
+	for m in ${MODULES[@]+"${MODULES[@]}"}; do
 		path=$(find "$x/lib/modules" -name "$m.ko" -o -name "$m.ko.xz" |
 			head -n 1)
 		[[ -n "$path" ]] || die "module $m not found in $(basename "$deb")"

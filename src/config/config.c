@@ -48,6 +48,17 @@ enum setting {
 	SET_SECCOMP,
 	SET_MODCAPS,
 	SET_RLIMIT_NOFILE,
+	SET_ALLOW_MMAP,
+	SET_NOATIME,
+	SET_INODE_FH,
+	SET_XATTRMAP,
+	SET_POSIX_ACL,
+	SET_SECURITY_LABEL,
+	SET_MIGRATION_MODE,
+	SET_MIGRATION_ON_ERROR,
+	SET_MIGRATION_VERIFY,
+	SET_MIGRATION_CONFIRM,
+	SET_DAEMONIZE,
 	SET_COUNT,
 };
 
@@ -87,6 +98,18 @@ enum opt_id {
 	OPT_GID_MAP,
 	OPT_TRANSLATE_UID,
 	OPT_TRANSLATE_GID,
+	OPT_NO_ANNOUNCE_SUBMOUNTS,
+	OPT_ALLOW_MMAP,
+	OPT_PRESERVE_NOATIME,
+	OPT_INODE_FILE_HANDLES,
+	OPT_XATTRMAP,
+	OPT_POSIX_ACL,
+	OPT_SECURITY_LABEL,
+	OPT_MIGRATION_MODE,
+	OPT_MIGRATION_ON_ERROR,
+	OPT_MIGRATION_VERIFY_HANDLES,
+	OPT_MIGRATION_CONFIRM_PATHS,
+	OPT_DAEMONIZE,
 };
 
 struct opt_def {
@@ -102,6 +125,8 @@ static const struct opt_def opt_table[] = {
 	  "shared directory to serve (required)" },
 	{ "socket-path", 0, "PATH", OPT_SOCKET_PATH,
 	  "serve a vhost-user frontend (QEMU) on this UNIX socket" },
+	{ "socket", 0, "PATH", OPT_SOCKET_PATH,
+	  "the same as --socket-path (deprecated spelling)" },
 	{ "socket-group", 0, "GROUP", OPT_SOCKET_GROUP,
 	  "group owning the socket file (mode 0660)" },
 	{ "fd", 0, "N", OPT_FD,
@@ -119,6 +144,12 @@ static const struct opt_def opt_table[] = {
 	{ "xattr", 0, NULL, OPT_XATTR, "enable extended attributes" },
 	{ "no-xattr", 0, NULL, OPT_NO_XATTR,
 	  "disable extended attributes (default)" },
+	{ "xattrmap", 0, "MAP", OPT_XATTRMAP,
+	  "rename, hide or refuse xattr names between guest and host, e.g. :map::user.virtiofs.: (implies --xattr)" },
+	{ "posix-acl", 0, NULL, OPT_POSIX_ACL,
+	  "serve POSIX ACLs: FUSE_POSIX_ACL, default ACLs decide new files' modes (implies --xattr)" },
+	{ "security-label", 0, NULL, OPT_SECURITY_LABEL,
+	  "set the security label (SELinux context) the guest sends with each create (implies --xattr)" },
 	{ "writeback", 0, NULL, OPT_WRITEBACK,
 	  "let the client cache writes (writeback cache)" },
 	{ "allow-direct-io", 0, NULL, OPT_ALLOW_DIRECT_IO,
@@ -134,7 +165,15 @@ static const struct opt_def opt_table[] = {
 	{ "readonly", 0, NULL, OPT_READONLY,
 	  "share read-only: every change is refused with EROFS" },
 	{ "announce-submounts", 0, NULL, OPT_ANNOUNCE_SUBMOUNTS,
-	  "tell the client about mounts inside the share" },
+	  "tell the client about mounts inside the share (default)" },
+	{ "no-announce-submounts", 0, NULL, OPT_NO_ANNOUNCE_SUBMOUNTS,
+	  "do not tell the client about mounts inside the share" },
+	{ "inode-file-handles", 0, "MODE", OPT_INODE_FILE_HANDLES,
+	  "never, prefer (alias fallback) or mandatory: hold inodes by file handle instead of an O_PATH fd each (default: fds, switching to handles when fds run short)" },
+	{ "allow-mmap", 0, NULL, OPT_ALLOW_MMAP,
+	  "with --cache never or metadata, let the guest mmap files shared" },
+	{ "preserve-noatime", 0, NULL, OPT_PRESERVE_NOATIME,
+	  "keep O_NOATIME on the host open (default: dropped)" },
 	{ "sandbox", 0, "MODE", OPT_SANDBOX,
 	  "namespace (default), chroot or none" },
 	{ "seccomp", 0, "ACTION", OPT_SECCOMP,
@@ -147,10 +186,18 @@ static const struct opt_def opt_table[] = {
 	  "map host uids into the user namespace of an unprivileged --sandbox namespace (repeatable; default: your uid as itself)" },
 	{ "gid-map", 0, ":NS_GID:HOST_GID:COUNT:", OPT_GID_MAP,
 	  "the same for gids (repeatable; default: your gid as itself)" },
-	{ "translate-uid", 0, "MAP", OPT_TRANSLATE_UID,
-	  "not supported (refused): use --uid-map" },
-	{ "translate-gid", 0, "MAP", OPT_TRANSLATE_GID,
-	  "not supported (refused): use --gid-map" },
+	{ "translate-uid", 0, "TYPE:SOURCE:TARGET:COUNT", OPT_TRANSLATE_UID,
+	  "translate uids between guest and host; TYPE guest, host, squash-guest, squash-host, map, or forbid-guest:BASE:COUNT (repeatable)" },
+	{ "translate-gid", 0, "TYPE:SOURCE:TARGET:COUNT", OPT_TRANSLATE_GID,
+	  "the same for gids (repeatable)" },
+	{ "migration-mode", 0, "MODE", OPT_MIGRATION_MODE,
+	  "find-paths or file-handles (live migration: not supported yet, refused)" },
+	{ "migration-on-error", 0, "ACTION", OPT_MIGRATION_ON_ERROR,
+	  "abort or guest-error (refused, as --migration-mode)" },
+	{ "migration-verify-handles", 0, NULL, OPT_MIGRATION_VERIFY_HANDLES,
+	  "(refused, as --migration-mode)" },
+	{ "migration-confirm-paths", 0, NULL, OPT_MIGRATION_CONFIRM_PATHS,
+	  "(refused, as --migration-mode)" },
 	{ "thread-pool-size", 0, "N", OPT_THREAD_POOL_SIZE,
 	  "at most N request threads (0: automatic, default)" },
 	{ "log-level", 0, "LEVEL", OPT_LOG_LEVEL,
@@ -158,7 +205,9 @@ static const struct opt_def opt_table[] = {
 	{ "syslog", 0, NULL, OPT_SYSLOG, "log to syslog instead of stderr" },
 	{ "debug", 'd', NULL, OPT_DEBUG, "same as --log-level debug" },
 	{ NULL, 'f', NULL, OPT_FOREGROUND,
-	  "foreground (accepted; vfsd never daemonizes)" },
+	  "foreground (the default; accepted)" },
+	{ "daemonize", 0, NULL, OPT_DAEMONIZE,
+	  "serve in the background once the socket listens; logs go to syslog" },
 	{ NULL, 'o', "OPT[,OPT...]", OPT_LEGACY,
 	  "legacy virtiofsd options, see below" },
 	{ "help", 'h', NULL, OPT_HELP, "print this help and exit" },
@@ -180,12 +229,19 @@ static const struct {
 	{ "readdirplus, no_readdirplus", "READDIRPLUS on or off" },
 	{ "killpriv_v2, no_killpriv_v2", "FUSE_HANDLE_KILLPRIV_V2 on or off" },
 	{ "announce_submounts", "same as --announce-submounts" },
+	{ "xattrmap=MAP", "same as --xattrmap" },
+	{ "posix_acl, no_posix_acl", "POSIX ACLs on or off" },
+	{ "security_label, no_security_label", "security labels on or off" },
+	{ "debug", "same as -d" },
 	{ "log_level=debug|info|warn|err", "same as --log-level" },
 	{ "sandbox=namespace|chroot|none", "same as --sandbox" },
 	{ "modcaps=CAPS", "same as --modcaps" },
 	{ "flock, no_flock", "accepted; locks are always served" },
 	{ "posix_lock, no_posix_lock", "accepted; locks are always served" },
 	{ "timeout=N", "accepted and ignored" },
+	{ "max_idle_threads=N",
+	  "accepted and ignored: vfsd sizes its threads" },
+	{ "allow_root", "accepted; the client kernel decides who may use it" },
 };
 
 struct parse_state {
@@ -497,6 +553,137 @@ static int set_rlimit_nofile(struct parse_state *st, const char *val,
 	return ret;
 }
 
+/* One value of an option that takes a name from a short list. */
+struct choice {
+	const char *name;
+	int value;
+};
+
+/*
+ * Set the enum *@field from @val, one of the @n names in @c; @list is the
+ * list as the error message gives it ("never, prefer or mandatory").
+ */
+static int set_choice(struct parse_state *st, enum setting s, int *field,
+		      const struct choice *c, size_t n, const char *val,
+		      const char *spelled, const char *what, const char *list)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(val, c[i].name) == 0)
+			break;
+	}
+	if (i == n) {
+		perr(st, "bad %s '%s' for '%s': use %s", what, val, spelled,
+		     list);
+		return -EINVAL;
+	}
+	ret = claim(st, s, *field == c[i].value, spelled);
+	if (ret == 0)
+		*field = c[i].value;
+	return ret;
+}
+
+#define CHOICES(c) (c), sizeof(c) / sizeof((c)[0])
+
+static int set_inode_fh(struct parse_state *st, const char *val,
+			const char *spelled)
+{
+	static const struct choice names[] = {
+		{ "never", CONFIG_FH_NEVER },
+		{ "prefer", CONFIG_FH_PREFER },
+		{ "fallback", CONFIG_FH_PREFER }, /* the Rust daemon's alias */
+		{ "mandatory", CONFIG_FH_MANDATORY },
+	};
+
+	return set_choice(st, SET_INODE_FH, (int *)&st->cfg->inode_fh,
+			  CHOICES(names), val, spelled, "file handle mode",
+			  "never, prefer or mandatory");
+}
+
+/* The --migration-* options: values checked as the Rust daemon's, the
+ * first one remembered so that serving can be refused by name. */
+static int set_migration(struct parse_state *st, enum opt_id id,
+			 const char *val, const char *spelled)
+{
+	static const struct choice modes[] = {
+		{ "find-paths", CONFIG_MIGRATION_FIND_PATHS },
+		{ "file-handles", CONFIG_MIGRATION_FILE_HANDLES },
+	};
+	static const struct choice on_error[] = {
+		{ "abort", CONFIG_MIGRATION_ABORT },
+		{ "guest-error", CONFIG_MIGRATION_GUEST_ERROR },
+	};
+	struct config *cfg = st->cfg;
+	const char *name;
+	int ret;
+
+	switch (id) {
+	case OPT_MIGRATION_MODE:
+		name = "--migration-mode";
+		ret = set_choice(st, SET_MIGRATION_MODE,
+				 (int *)&cfg->migration_mode, CHOICES(modes),
+				 val, spelled, "migration mode",
+				 "find-paths or file-handles");
+		break;
+	case OPT_MIGRATION_ON_ERROR:
+		name = "--migration-on-error";
+		ret = set_choice(st, SET_MIGRATION_ON_ERROR,
+				 (int *)&cfg->migration_on_error,
+				 CHOICES(on_error), val, spelled,
+				 "migration error action",
+				 "abort or guest-error");
+		break;
+	case OPT_MIGRATION_VERIFY_HANDLES:
+		name = "--migration-verify-handles";
+		ret = set_bool(st, SET_MIGRATION_VERIFY,
+			       &cfg->migration_verify_handles, true, spelled);
+		break;
+	default:
+		name = "--migration-confirm-paths";
+		ret = set_bool(st, SET_MIGRATION_CONFIRM,
+			       &cfg->migration_confirm_paths, true, spelled);
+		break;
+	}
+	if (ret == 0 && !cfg->migration_option)
+		cfg->migration_option = name;
+	return ret;
+}
+
+/* --translate-uid/--translate-gid: kept as given, one more rule. */
+static int add_translation(struct parse_state *st, const char *val,
+			   const char *spelled, bool gid)
+{
+	char ***list = gid ? &st->cfg->translate_gid : &st->cfg->translate_uid;
+	unsigned int *count = gid ? &st->cfg->translate_gid_count :
+				    &st->cfg->translate_uid_count;
+	char **grown;
+	char *copy;
+
+	if (val[0] == '\0') {
+		perr(st, "'%s' needs a non-empty value (see --help)", spelled);
+		return -EINVAL;
+	}
+	if (*count >= CONFIG_TRANSLATE_MAX) {
+		perr(st, "too many '%s' rules: at most %d", spelled,
+		     CONFIG_TRANSLATE_MAX);
+		return -EINVAL;
+	}
+	copy = strdup(val);
+	grown = realloc(*list, (*count + 1) * sizeof(**list));
+	if (!copy || !grown) {
+		free(copy);
+		if (grown)
+			*list = grown;
+		perr(st, "out of memory");
+		return -ENOMEM;
+	}
+	grown[(*count)++] = copy;
+	*list = grown;
+	return 0;
+}
+
 int config_parse_idmap(const char *s, struct config_idmap *out,
 		       const char **why)
 {
@@ -646,8 +833,34 @@ static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 		return set_bool(st, SET_READONLY, &cfg->readonly, true,
 				spelled);
 	case OPT_ANNOUNCE_SUBMOUNTS:
+	case OPT_NO_ANNOUNCE_SUBMOUNTS:
 		return set_bool(st, SET_SUBMOUNTS, &cfg->announce_submounts,
+				id == OPT_ANNOUNCE_SUBMOUNTS, spelled);
+	case OPT_ALLOW_MMAP:
+		return set_bool(st, SET_ALLOW_MMAP, &cfg->allow_mmap, true,
+				spelled);
+	case OPT_PRESERVE_NOATIME:
+		return set_bool(st, SET_NOATIME, &cfg->preserve_noatime, true,
+				spelled);
+	case OPT_INODE_FILE_HANDLES:
+		return set_inode_fh(st, val, spelled);
+	case OPT_XATTRMAP:
+		return set_string(st, SET_XATTRMAP, &cfg->xattrmap, val,
+				  spelled);
+	case OPT_POSIX_ACL:
+		return set_bool(st, SET_POSIX_ACL, &cfg->posix_acl, true,
+				spelled);
+	case OPT_SECURITY_LABEL:
+		return set_bool(st, SET_SECURITY_LABEL, &cfg->security_label,
 				true, spelled);
+	case OPT_MIGRATION_MODE:
+	case OPT_MIGRATION_ON_ERROR:
+	case OPT_MIGRATION_VERIFY_HANDLES:
+	case OPT_MIGRATION_CONFIRM_PATHS:
+		return set_migration(st, id, val, spelled);
+	case OPT_DAEMONIZE:
+		return set_bool(st, SET_DAEMONIZE, &cfg->daemonize, true,
+				spelled);
 	case OPT_THREAD_POOL_SIZE:
 		return set_threads(st, val, spelled);
 	case OPT_LOG_LEVEL:
@@ -697,12 +910,8 @@ static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 		return add_idmap(st, val, spelled, id == OPT_GID_MAP);
 	case OPT_TRANSLATE_UID:
 	case OPT_TRANSLATE_GID:
-		/* Refused rather than ignored: a guest would otherwise act
-		 * with ids the operator meant to translate or forbid. */
-		perr(st,
-		     "'%s' is not supported by vfsd; an unprivileged vfsd maps ids with '--%s-map' and its user namespace",
-		     spelled, id == OPT_TRANSLATE_UID ? "uid" : "gid");
-		return -EINVAL;
+		return add_translation(st, val, spelled,
+				       id == OPT_TRANSLATE_GID);
 	case OPT_LEGACY:
 		break; /* handled by the caller */
 	}
@@ -733,14 +942,19 @@ static const struct {
 	{ "announce_submounts", SET_SUBMOUNTS,
 	  offsetof(struct config, announce_submounts), true },
 	{ "readonly", SET_READONLY, offsetof(struct config, readonly), true },
+	{ "posix_acl", SET_POSIX_ACL, offsetof(struct config, posix_acl),
+	  true },
+	{ "no_posix_acl", SET_POSIX_ACL, offsetof(struct config, posix_acl),
+	  false },
+	{ "security_label", SET_SECURITY_LABEL,
+	  offsetof(struct config, security_label), true },
+	{ "no_security_label", SET_SECURITY_LABEL,
+	  offsetof(struct config, security_label), false },
 };
 
 /* Legacy items accepted for compatibility that change nothing. */
 static const char *const legacy_ignored[] = {
-	"flock",
-	"no_flock",
-	"posix_lock",
-	"no_posix_lock",
+	"flock", "no_flock", "posix_lock", "no_posix_lock", "allow_root",
 };
 
 /* timeout=N: the old daemon's cache timeout in seconds; checked, unused. */
@@ -755,6 +969,21 @@ static int check_timeout(struct parse_state *st, const char *val,
 	if (errno || end == val || *end != '\0' || !(t >= 0)) {
 		perr(st, "bad value '%s' for '%s': give a number of seconds",
 		     val, spelled);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* max_idle_threads=N: the old daemon's idle-thread cap; checked, unused
+ * (vfsd starts and ends its own threads). */
+static int check_count(struct parse_state *st, const char *val,
+		       const char *spelled)
+{
+	unsigned long n;
+
+	if (parse_count(val, UINT_MAX, &n)) {
+		perr(st, "bad value '%s' for '%s': give a number >= 0", val,
+		     spelled);
 		return -EINVAL;
 	}
 	return 0;
@@ -775,9 +1004,18 @@ static int apply_legacy_item(struct parse_state *st, char *item)
 		perr(st, "empty item in '-o' (see --help)");
 		return -EINVAL;
 	}
+	if (strcmp(item, "debug") == 0) {
+		if (val) {
+			perr(st, "'%s' takes no value (see --help)", spelled);
+			return -EINVAL;
+		}
+		return set_log_level(st, "debug", spelled);
+	}
 	if (strcmp(item, "source") == 0 || strcmp(item, "cache") == 0 ||
 	    strcmp(item, "log_level") == 0 || strcmp(item, "timeout") == 0 ||
-	    strcmp(item, "sandbox") == 0 || strcmp(item, "modcaps") == 0) {
+	    strcmp(item, "sandbox") == 0 || strcmp(item, "modcaps") == 0 ||
+	    strcmp(item, "xattrmap") == 0 ||
+	    strcmp(item, "max_idle_threads") == 0) {
 		if (!val) {
 			perr(st, "'%s' needs a value: '%s=VALUE' (see --help)",
 			     spelled, spelled);
@@ -794,6 +1032,11 @@ static int apply_legacy_item(struct parse_state *st, char *item)
 			return set_sandbox(st, val, spelled);
 		if (strcmp(item, "modcaps") == 0)
 			return set_modcaps(st, val, spelled);
+		if (strcmp(item, "xattrmap") == 0)
+			return set_string(st, SET_XATTRMAP, &st->cfg->xattrmap,
+					  val, spelled);
+		if (strcmp(item, "max_idle_threads") == 0)
+			return check_count(st, val, spelled);
 		return check_timeout(st, val, spelled);
 	}
 
@@ -1032,6 +1275,9 @@ static void config_defaults(struct config *cfg)
 	cfg->sandbox = CONFIG_SANDBOX_NAMESPACE;
 	cfg->seccomp = CONFIG_SECCOMP_KILL;
 	cfg->rlimit_nofile = CONFIG_RLIMIT_NOFILE_AUTO;
+	/* As the Rust virtiofsd: mounts inside the share are announced. */
+	cfg->announce_submounts = true;
+	cfg->inode_fh = CONFIG_FH_AUTO;
 }
 
 /* What libvirt reads to learn how to drive a vhost-user backend. */
@@ -1110,6 +1356,33 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 		perr(&st, "--socket-group needs --socket-path");
 		goto out_free;
 	}
+	/* The options that need xattrs turn them on, unless refused. */
+	if (cfg->xattrmap || cfg->posix_acl || cfg->security_label) {
+		const char *by = cfg->xattrmap	? st.who[SET_XATTRMAP] :
+				 cfg->posix_acl ? st.who[SET_POSIX_ACL] :
+						  st.who[SET_SECURITY_LABEL];
+
+		if (st.who[SET_XATTR][0] && !cfg->xattr) {
+			perr(&st,
+			     "'%s' needs extended attributes: it conflicts with '%s'",
+			     by, st.who[SET_XATTR]);
+			goto out_free;
+		}
+		cfg->xattr = true;
+	}
+	if (cfg->migration_option) {
+		perr(&st,
+		     "'%s': vfsd cannot live-migrate yet (no dirty-page logging or device state); leave the --migration-* options out",
+		     cfg->migration_option);
+		goto out_free;
+	}
+	if (cfg->daemonize && cfg->mount_point) {
+		perr(&st,
+		     "'--daemonize' is for vhost-user serving; a --mount runs in the foreground (start it with '&' or a service manager)");
+		goto out_free;
+	}
+	if (cfg->daemonize && !st.who[SET_SYSLOG][0])
+		cfg->syslog = true;
 	/* The default sandbox: a host mount stays in the host's namespaces
 	 * (capabilities and seccomp still apply). Without root the namespace
 	 * sandbox takes a user namespace (src/sandbox/userns.c). */
@@ -1136,6 +1409,18 @@ void config_free(struct config *cfg)
 	cfg->tag = NULL;
 	free(cfg->modcaps);
 	cfg->modcaps = NULL;
+	free(cfg->xattrmap);
+	cfg->xattrmap = NULL;
+	for (unsigned int i = 0; i < cfg->translate_uid_count; i++)
+		free(cfg->translate_uid[i]);
+	free(cfg->translate_uid);
+	cfg->translate_uid = NULL;
+	cfg->translate_uid_count = 0;
+	for (unsigned int i = 0; i < cfg->translate_gid_count; i++)
+		free(cfg->translate_gid[i]);
+	free(cfg->translate_gid);
+	cfg->translate_gid = NULL;
+	cfg->translate_gid_count = 0;
 	free(cfg->uid_map);
 	cfg->uid_map = NULL;
 	cfg->uid_map_count = 0;
@@ -1155,6 +1440,21 @@ const char *config_cache_name(enum config_cache cache)
 		return "auto";
 	case CONFIG_CACHE_ALWAYS:
 		return "always";
+	}
+	return "unknown";
+}
+
+const char *config_inode_fh_name(enum config_inode_fh mode)
+{
+	switch (mode) {
+	case CONFIG_FH_AUTO:
+		return "auto";
+	case CONFIG_FH_NEVER:
+		return "never";
+	case CONFIG_FH_PREFER:
+		return "prefer";
+	case CONFIG_FH_MANDATORY:
+		return "mandatory";
 	}
 	return "unknown";
 }

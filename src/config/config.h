@@ -42,6 +42,31 @@ enum config_seccomp {
 	CONFIG_SECCOMP_TRAP, /* "trap": SIGSYS to the thread */
 };
 
+/*
+ * --inode-file-handles: how the passthrough holds the inodes the client
+ * knows (src/passthrough/inode.c).
+ */
+enum config_inode_fh {
+	CONFIG_FH_AUTO, /* no option: O_PATH fds, a node switched to its file
+			 * handle when fds run short */
+	CONFIG_FH_NEVER, /* "never": O_PATH fds only */
+	CONFIG_FH_PREFER, /* "prefer" (alias "fallback"): handles, O_PATH fds
+			   * on file systems without them */
+	CONFIG_FH_MANDATORY, /* "mandatory": handles only */
+};
+
+/* --migration-mode and --migration-on-error (parsed, then refused until
+ * vfsd can migrate). */
+enum config_migration_mode {
+	CONFIG_MIGRATION_FIND_PATHS, /* "find-paths" (default) */
+	CONFIG_MIGRATION_FILE_HANDLES, /* "file-handles" */
+};
+
+enum config_migration_on_error {
+	CONFIG_MIGRATION_ABORT, /* "abort" (default) */
+	CONFIG_MIGRATION_GUEST_ERROR, /* "guest-error" */
+};
+
 /* --rlimit-nofile default: raise to min(1000000, fs.nr_open). */
 #define CONFIG_RLIMIT_NOFILE_AUTO ULONG_MAX
 
@@ -60,6 +85,9 @@ struct config_idmap {
 /* The kernel's limit of lines in a uid_map or gid_map. */
 #define CONFIG_IDMAP_MAX 340
 
+/* --translate-uid/--translate-gid rules each, at most. */
+#define CONFIG_TRANSLATE_MAX 1024
+
 #define CONFIG_TAG_MAX 36 /* bytes in struct virtio_fs_config.tag */
 #define CONFIG_QUEUES_MAX 255 /* vhost-user vring indices are 8 bits */
 #define CONFIG_QUEUES_DEFAULT 16
@@ -77,7 +105,26 @@ struct config {
 	bool writeback; /* --writeback, -o writeback */
 	bool allow_direct_io; /* --allow-direct-io, -o allow_direct_io */
 	enum config_tristate readdirplus; /* --readdirplus/--no-readdirplus */
-	bool announce_submounts;
+	bool announce_submounts; /* default on, as the Rust virtiofsd */
+	bool allow_mmap; /* --allow-mmap: FUSE_DIRECT_IO_ALLOW_MMAP */
+	bool preserve_noatime; /* --preserve-noatime: keep O_NOATIME */
+	enum config_inode_fh inode_fh; /* --inode-file-handles */
+	char *xattrmap; /* --xattrmap, -o xattrmap=: the rules, or NULL */
+	bool posix_acl; /* --posix-acl, -o posix_acl */
+	bool security_label; /* --security-label, -o security_label */
+	/* --translate-uid/--translate-gid (repeatable), as given */
+	char **translate_uid;
+	unsigned int translate_uid_count;
+	char **translate_gid;
+	unsigned int translate_gid_count;
+	/* --migration-*: parsed with the Rust virtiofsd's values; the first
+	 * one given is named when serving is refused */
+	enum config_migration_mode migration_mode;
+	enum config_migration_on_error migration_on_error;
+	bool migration_verify_handles;
+	bool migration_confirm_paths;
+	const char *migration_option; /* static; NULL when none given */
+	bool daemonize; /* --daemonize: serve in the background */
 	bool readonly; /* --readonly, -o readonly */
 	bool killpriv_v2; /* --killpriv-v2, -o killpriv_v2 */
 	unsigned int threads; /* --thread-pool-size; 0: automatic */
@@ -120,6 +167,7 @@ void config_free(struct config *cfg);
 int config_parse_idmap(const char *s, struct config_idmap *out,
 		       const char **why);
 const char *config_cache_name(enum config_cache cache);
+const char *config_inode_fh_name(enum config_inode_fh mode);
 const char *config_sandbox_name(enum config_sandbox sandbox);
 const char *config_seccomp_name(enum config_seccomp seccomp);
 

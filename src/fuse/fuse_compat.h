@@ -22,4 +22,9 @@ struct fuse_supp_groups {
 };
 #endif
 
+/* INIT flags2 bit (7.39): shared mmap of FOPEN_DIRECT_IO files. */
+#ifndef FUSE_DIRECT_IO_ALLOW_MMAP
+#define FUSE_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
+#endif
+
 #endif /* VFSD_FUSE_COMPAT_H */

@@ -58,6 +58,15 @@ struct fuse_ctx {
 	 */
 	bool has_supp_gid;
 	uint32_t supp_gid;
+	/*
+	 * FUSE_SECURITY_CTX: the security context the client's LSM chose
+	 * for the object a CREATE, MKDIR, MKNOD, SYMLINK or TMPFILE makes
+	 * (an xattr name under "security." and its value, bounds checked,
+	 * valid for the request). NULL when none was sent.
+	 */
+	const char *secctx_name;
+	const void *secctx_value;
+	uint32_t secctx_len;
 	const struct fuse_conn *conn;
 	struct fuse_req *req;
 };
@@ -109,6 +118,14 @@ struct fuse_fs_ops {
 	 * every node except the root and every open handle.
 	 */
 	void (*destroy)(void *fs);
+	/*
+	 * Optional: rewrite the requester's ids in @ctx (uid, gid, the
+	 * supplementary group) before the operation runs, e.g. from the
+	 * guest's ids to the host's. A negative return fails the request with
+	 * that error; requests that only end something (RELEASE, FLUSH,
+	 * FORGET, ...) run with the ids unchanged instead.
+	 */
+	int (*map_ctx)(void *fs, struct fuse_ctx *ctx);
 
 	/* Entry ops: fill @e on success (one lookup reference taken). A
 	 * negative lookup may return 0 with e->nodeid == 0 to let the client

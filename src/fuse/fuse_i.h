@@ -124,6 +124,14 @@ int fuse_rd_name(struct fuse_rd *rd, const char **name);
 /* A NUL-terminated string of 1..@max bytes without other checks. */
 int fuse_rd_str(struct fuse_rd *rd, size_t max, const char **s);
 
+/* The records of a fuse_secctx_header (server.c): 0 or -EINVAL. */
+int fuse_secctx_parse(struct fuse_req *req, const unsigned char *p, size_t len,
+		      uint32_t nr);
+/* Before protocol 7.38 the client sends the fuse_secctx_header as one
+ * more argument after the names of a creating request: take it from @rd
+ * (ops.c). 0, or -EINVAL when malformed. */
+int fuse_rd_secctx(struct fuse_req *req, struct fuse_rd *rd);
+
 /* Dispatch entry: decoder and name. */
 typedef void (*fuse_op_fn)(struct fuse_req *req, struct fuse_rd *rd);
 

@@ -72,6 +72,31 @@ static void reply_status(struct fuse_req *req, long ret)
 		}                                              \
 	} while (0)
 
+int fuse_rd_secctx(struct fuse_req *req, struct fuse_rd *rd)
+{
+	const struct fuse_conn *c = &req->se->conn;
+	struct fuse_secctx_header sh;
+	const unsigned char *p;
+
+	if (!(c->flags & FUSE_SECURITY_CTX) || c->proto_minor >= 38)
+		return 0; /* none, or sent as a request extension */
+	if (!fuse_rd_get(rd, &sh, sizeof(sh)) || sh.size < sizeof(sh) ||
+	    sh.size - sizeof(sh) != rd->left)
+		return -EINVAL;
+	p = fuse_rd_take(rd, rd->left);
+	return fuse_secctx_parse(req, p, sh.size - sizeof(sh), sh.nr_secctx);
+}
+
+/* The pre-7.38 security context argument, where one is due. */
+#define GET_SECCTX(req, rd)                                       \
+	do {                                                      \
+		int err_ = fuse_rd_secctx((req), (rd));           \
+		if (err_) {                                       \
+			bad((req), err_, "bad security context"); \
+			return;                                   \
+		}                                                 \
+	} while (0)
+
 #define NEED_OP(req, op)                                \
 	do {                                            \
 		if (!OPS(req)->op) {                    \
@@ -198,6 +223,7 @@ void fuse_do_symlink(struct fuse_req *req, struct fuse_rd *rd)
 		bad(req, err, "bad symlink target");
 		return;
 	}
+	GET_SECCTX(req, rd);
 	END_ARGS(req, rd);
 	NEED_OP(req, symlink);
 	reply_entry_ret(req,
@@ -214,6 +240,7 @@ void fuse_do_mknod(struct fuse_req *req, struct fuse_rd *rd)
 
 	GET_ARG(req, rd, in);
 	GET_NAME(req, rd, name);
+	GET_SECCTX(req, rd);
 	END_ARGS(req, rd);
 	NEED_OP(req, mknod);
 	reply_entry_ret(
@@ -230,6 +257,7 @@ void fuse_do_mkdir(struct fuse_req *req, struct fuse_rd *rd)
 
 	GET_ARG(req, rd, in);
 	GET_NAME(req, rd, name);
+	GET_SECCTX(req, rd);
 	END_ARGS(req, rd);
 	NEED_OP(req, mkdir);
 	reply_entry_ret(
@@ -705,6 +733,7 @@ void fuse_do_create(struct fuse_req *req, struct fuse_rd *rd)
 
 	GET_ARG(req, rd, in);
 	GET_NAME(req, rd, name);
+	GET_SECCTX(req, rd);
 	END_ARGS(req, rd);
 	NEED_OP(req, create);
 	ret = OPS(req)->create(FS(req), CTX(req), req->nodeid, name, &in, &e,
@@ -731,6 +760,7 @@ void fuse_do_tmpfile(struct fuse_req *req, struct fuse_rd *rd)
 		return;
 	}
 	fuse_rd_take(rd, (size_t)(nul - rd->p) + 1);
+	GET_SECCTX(req, rd);
 	END_ARGS(req, rd);
 	NEED_OP(req, tmpfile);
 	ret = OPS(req)->tmpfile(FS(req), CTX(req), req->nodeid, &in, &e, &o);

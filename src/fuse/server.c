@@ -241,6 +241,48 @@ bool fuse_session_destroyed(struct fuse_session *se)
 }
 
 /*
+ * The security contexts of a creating request (FUSE_SECURITY_CTX): @nr
+ * records in @p..@p+@len, each a struct fuse_secctx, the xattr name with
+ * its NUL and the value, padded to 8 bytes. The first is kept in the
+ * context (the Linux client sends at most one); all are checked. Returns
+ * 0 or -EINVAL.
+ */
+int fuse_secctx_parse(struct fuse_req *req, const unsigned char *p, size_t len,
+		      uint32_t nr)
+{
+	if (nr > FUSE_MAX_NR_SECCTX)
+		return -EINVAL;
+	for (uint32_t i = 0; i < nr; i++) {
+		struct fuse_secctx sc;
+		const char *name;
+		const unsigned char *nul;
+		size_t namelen, rec;
+
+		if (len < sizeof(sc))
+			return -EINVAL;
+		memcpy(&sc, p, sizeof(sc));
+		name = (const char *)p + sizeof(sc);
+		nul = memchr(name, '\0', len - sizeof(sc));
+		if (!nul || nul == (const unsigned char *)name)
+			return -EINVAL;
+		namelen = (size_t)(nul - (const unsigned char *)name) + 1;
+		if (namelen > XATTR_NAME_MAX + 1 ||
+		    sc.size > len - sizeof(sc) - namelen)
+			return -EINVAL;
+		rec = sizeof(sc) + namelen + sc.size;
+		rec = rec + 7 < len ? (rec + 7) & ~(size_t)7 : len;
+		if (i == 0 && (req->se->conn.flags & FUSE_SECURITY_CTX)) {
+			req->ctx.secctx_name = name;
+			req->ctx.secctx_value = nul + 1;
+			req->ctx.secctx_len = sc.size;
+		}
+		p += rec;
+		len -= rec;
+	}
+	return 0;
+}
+
+/*
  * Walk the request extensions at the end of the arguments. Returns 0 or
  * -EINVAL for a malformed list; unknown types are skipped.
  */
@@ -257,7 +299,15 @@ static int parse_extensions(struct fuse_req *req, const unsigned char *p,
 		memcpy(&eh, p, sizeof(eh));
 		if (eh.size < sizeof(eh) || eh.size > len || eh.size % 8)
 			return -EINVAL;
-		if (eh.type == FUSE_EXT_GROUPS) {
+		if (eh.type <= FUSE_MAX_NR_SECCTX) {
+			/* a fuse_secctx_header: the type is the count */
+			int err = fuse_secctx_parse(req, p + sizeof(eh),
+						    eh.size - sizeof(eh),
+						    eh.type);
+
+			if (err)
+				return err;
+		} else if (eh.type == FUSE_EXT_GROUPS) {
 			size_t body = eh.size - sizeof(eh);
 			uint32_t nr, gid;
 
@@ -277,6 +327,25 @@ static int parse_extensions(struct fuse_req *req, const unsigned char *p,
 		len -= eh.size;
 	}
 	return 0;
+}
+
+/* Requests that release what the client holds: never refused for the
+ * requester's ids (map_ctx), or the client would leak handles, locks or
+ * nodes. */
+static bool ends_something(uint32_t opcode)
+{
+	switch (opcode) {
+	case FUSE_RELEASE:
+	case FUSE_RELEASEDIR:
+	case FUSE_FLUSH:
+	case FUSE_FORGET:
+	case FUSE_BATCH_FORGET:
+	case FUSE_INTERRUPT:
+	case FUSE_INIT:
+	case FUSE_DESTROY:
+		return true;
+	}
+	return false;
 }
 
 static void malformed(const struct fuse_req *req, const char *why)
@@ -347,6 +416,17 @@ static void dispatch(struct fuse_req *req, const struct fuse_in_header *h,
 		malformed(req, "bad request extension");
 		fuse_reply_err(req, err);
 		goto out_free;
+	}
+
+	if (se->ops->map_ctx) {
+		err = se->ops->map_ctx(se->fs, &req->ctx);
+		if (err && !ends_something(h->opcode)) {
+			if (d->flags & OP_NOREPLY)
+				fuse_reply_none(req);
+			else
+				fuse_reply_err(req, err);
+			goto out_free;
+		}
 	}
 
 	rd.p = buf;

@@ -22,6 +22,7 @@
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -219,4 +220,34 @@ void pt_cred_leave(struct pt_cred *saved)
 	saved->changed = false;
 	saved->groups_changed = false;
 	saved->cap_dropped = false;
+}
+
+/* Has this thread an fs struct (cwd, root, umask) of its own? */
+static __thread bool thread_own_fs;
+#define PT_UMASK_NONE ((mode_t)-1)
+
+mode_t pt_umask_enter(bool dont_mask, uint32_t mask, mode_t *mode)
+{
+	if (!dont_mask)
+		return PT_UMASK_NONE;
+	mask &= 0777;
+	if (!thread_own_fs) {
+		/* The copy keeps the root and cwd the sandbox set up. */
+		if (unshare(CLONE_FS) < 0) {
+			log_ratelimited(
+				LOG_LEVEL_ERROR,
+				"unshare(CLONE_FS): %d; the umask is applied without regard to default ACLs",
+				errno);
+			*mode &= ~(mode_t)mask;
+			return PT_UMASK_NONE;
+		}
+		thread_own_fs = true;
+	}
+	return umask((mode_t)mask);
+}
+
+void pt_umask_leave(mode_t saved)
+{
+	if (saved != PT_UMASK_NONE)
+		umask(saved);
 }

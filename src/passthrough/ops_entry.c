@@ -28,7 +28,7 @@ static void fill_entry(struct pt_fs *fs, struct pt_node *parent,
 	memset(e, 0, sizeof(*e));
 	e->nodeid = node->nodeid;
 	e->generation = node->generation;
-	pt_fill_attr(st, &e->attr);
+	pt_fill_attr(fs, st, &e->attr);
 	pt_fill_timeout(fs, &e->entry_valid, &e->entry_valid_nsec);
 	pt_fill_timeout(fs, &e->attr_valid, &e->attr_valid_nsec);
 	/* A mount point inside the share: let the client make it a
@@ -72,12 +72,18 @@ static int lookup_known(struct pt_fs *fs, struct pt_node *parent,
 			const char *name, struct fuse_entry_out *e, int err)
 {
 	struct pt_node *node;
+	struct pt_fhbuf fh;
 	struct stat st;
 	uint64_t mnt_id;
 
 	if (pt_stat_at(parent->fd, name, &st, &mnt_id))
 		return err;
-	node = pt_node_find(fs, &st, mnt_id);
+	/* The handle tells an evicted node from a new file that reuses its
+	 * inode number; it needs no fd. */
+	if (pt_fh_of(fs, parent->fd, name, &fh) == 0)
+		node = pt_node_find_fh(fs, &st, mnt_id, &fh);
+	else
+		node = pt_node_find(fs, &st, mnt_id);
 	if (!node)
 		return err;
 	fill_entry(fs, parent, node, &st, e);
@@ -96,6 +102,11 @@ int pt_do_lookup(struct pt_fs *fs, struct pt_node *parent, const char *name,
 	    !strcmp(name, ".."))
 		return -EINVAL;
 	fd = pt_openat_beneath(parent->fd, name, O_PATH | O_NOFOLLOW, 0);
+	/* Out of fds: close cached ones that handles can reopen, once. */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+	    pt_nodes_shed(fs, 64))
+		fd = pt_openat_beneath(parent->fd, name, O_PATH | O_NOFOLLOW,
+				       0);
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE))
 		return lookup_known(fs, parent, name, e, -errno);
 	if (fd < 0)
@@ -130,7 +141,7 @@ static int reply_attr(struct pt_fs *fs, int fd, struct fuse_attr_out *out)
 	if (ret)
 		return ret;
 	memset(out, 0, sizeof(*out));
-	pt_fill_attr(&st, &out->attr);
+	pt_fill_attr(fs, &st, &out->attr);
 	pt_fill_timeout(fs, &out->attr_valid, &out->attr_valid_nsec);
 	return 0;
 }
@@ -281,11 +292,22 @@ int pt_op_setattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	struct pt_node *node;
 	struct pt_cred cred;
 	struct pt_fdname n;
+	struct fuse_setattr_in tin;
 	uint32_t valid = in->valid;
 	int ret;
 
 	if (fs->opts.readonly)
 		return -EROFS;
+	/* The new owner the guest names, as the host's ids. */
+	if (fs->translating && (valid & (FATTR_UID | FATTR_GID))) {
+		tin = *in;
+		if (((valid & FATTR_UID) &&
+		     pt_idtrans_to_host(&fs->uids, in->uid, &tin.uid)) ||
+		    ((valid & FATTR_GID) &&
+		     pt_idtrans_to_host(&fs->gids, in->gid, &tin.gid)))
+			return -EPERM;
+		in = &tin;
+	}
 
 	node = pt_node_get(fs, nodeid);
 	if (!node)
@@ -365,6 +387,8 @@ int pt_op_setattr(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	ret = 0;
 out_cred:
 	pt_cred_leave(&cred);
+	if (!ret && (valid & (FATTR_UID | FATTR_GID | FATTR_SIZE)))
+		pt_xattr_drop_mapped_caps(fs, node);
 	if (!ret)
 		ret = reply_attr(fs, node->fd, out);
 out_handle:
@@ -396,11 +420,13 @@ enum make_kind { MAKE_NOD, MAKE_DIR, MAKE_SYMLINK };
 
 static int make_node(struct pt_fs *fs, const struct fuse_ctx *ctx,
 		     uint64_t parent, const char *name, enum make_kind kind,
-		     mode_t mode, dev_t rdev, const char *target,
+		     mode_t mode, uint32_t mask, dev_t rdev, const char *target,
 		     struct fuse_entry_out *e)
 {
 	struct pt_node *dir;
 	struct pt_cred cred;
+	bool label_failed = false;
+	mode_t old_mask;
 	int ret;
 
 	if (fs->opts.readonly)
@@ -411,6 +437,8 @@ static int make_node(struct pt_fs *fs, const struct fuse_ctx *ctx,
 	ret = pt_cred_enter(ctx, &cred);
 	if (ret)
 		goto out_dir;
+	old_mask = pt_umask_enter(fs->dont_mask && kind != MAKE_SYMLINK, mask,
+				  &mode);
 	switch (kind) {
 	case MAKE_NOD:
 		ret = mknodat(dir->fd, name, mode, rdev);
@@ -424,7 +452,15 @@ static int make_node(struct pt_fs *fs, const struct fuse_ctx *ctx,
 	}
 	if (ret < 0)
 		ret = -errno;
+	pt_umask_leave(old_mask);
+	if (!ret) {
+		ret = pt_secctx_set(fs, ctx, dir, name, -1);
+		label_failed = ret != 0;
+	}
 	pt_cred_leave(&cred);
+	/* A label the host refuses: the object goes, the request fails. */
+	if (label_failed)
+		unlinkat(dir->fd, name, kind == MAKE_DIR ? AT_REMOVEDIR : 0);
 	if (!ret)
 		ret = pt_do_lookup(fs, dir, name, e);
 out_dir:
@@ -436,26 +472,27 @@ int pt_op_symlink(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 		  const char *name, const char *target,
 		  struct fuse_entry_out *e)
 {
-	return make_node(vfs, ctx, parent, name, MAKE_SYMLINK, 0, 0, target, e);
+	return make_node(vfs, ctx, parent, name, MAKE_SYMLINK, 0, 0, 0, target,
+			 e);
 }
 
 int pt_op_mknod(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 		const char *name, const struct fuse_mknod_in *in,
 		struct fuse_entry_out *e)
 {
-	/* in->mode is already masked by the client's umask (we never ask
-	 * for FUSE_DONT_MASK); in->rdev is the kernel's 32-bit encoding,
-	 * which is what mknodat() takes. */
-	return make_node(vfs, ctx, parent, name, MAKE_NOD, in->mode, in->rdev,
-			 NULL, e);
+	/* in->mode is masked by the client's umask unless FUSE_DONT_MASK
+	 * was negotiated; in->rdev is the kernel's 32-bit encoding, which
+	 * is what mknodat() takes. */
+	return make_node(vfs, ctx, parent, name, MAKE_NOD, in->mode, in->umask,
+			 in->rdev, NULL, e);
 }
 
 int pt_op_mkdir(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 		const char *name, const struct fuse_mkdir_in *in,
 		struct fuse_entry_out *e)
 {
-	return make_node(vfs, ctx, parent, name, MAKE_DIR, in->mode, 0, NULL,
-			 e);
+	return make_node(vfs, ctx, parent, name, MAKE_DIR, in->mode, in->umask,
+			 0, NULL, e);
 }
 
 static int remove_name(struct pt_fs *fs, uint64_t parent, const char *name,

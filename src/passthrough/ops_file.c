@@ -247,6 +247,7 @@ int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 	struct pt_node *node = NULL;
 	struct pt_node *dir;
 	struct pt_cred cred;
+	mode_t mode, old_mask;
 	int flags;
 	int ret;
 	int fd;
@@ -262,11 +263,21 @@ int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 		goto out_dir;
 	/* Always exclusive here, so an existing FIFO or device is never
 	 * opened by the create itself (see create_existing()). */
+	mode = in->mode & 07777;
+	old_mask = pt_umask_enter(fs->dont_mask, in->umask, &mode);
 	fd = pt_openat_beneath(dir->fd, name,
-			       flags | O_CREAT | O_EXCL | O_NOFOLLOW,
-			       in->mode & 07777);
+			       flags | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
 	ret = fd < 0 ? -errno : 0;
+	pt_umask_leave(old_mask);
+	if (!ret) {
+		ret = pt_secctx_set(fs, ctx, dir, name, fd);
+		if (ret)
+			close(fd);
+	}
 	pt_cred_leave(&cred);
+	/* A label the host refuses: the new file goes, the create fails. */
+	if (ret && fd >= 0)
+		unlinkat(dir->fd, name, 0);
 
 	if (ret == -EEXIST && !(in->flags & O_EXCL)) {
 		fd = create_existing(fs, ctx, dir, name, flags, in->open_flags,
@@ -292,6 +303,7 @@ int pt_op_tmpfile(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 	struct pt_node *dir;
 	struct pt_cred cred;
 	struct pt_fdname n;
+	mode_t mode, old_mask;
 	int flags;
 	int ret;
 	int fd;
@@ -310,9 +322,17 @@ int pt_op_tmpfile(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 	if (ret)
 		goto out_dir;
 	pt_fdname(&n, dir->fd);
-	fd = openat(fs->proc_self_fd, n.s, flags | O_TMPFILE | O_CLOEXEC,
-		    in->mode & 07777);
+	mode = in->mode & 07777;
+	old_mask = pt_umask_enter(fs->dont_mask, in->umask, &mode);
+	fd = openat(fs->proc_self_fd, n.s, flags | O_TMPFILE | O_CLOEXEC, mode);
 	ret = fd < 0 ? -errno : 0;
+	pt_umask_leave(old_mask);
+	if (!ret) {
+		/* Refused: closing the unnamed file is all it takes. */
+		ret = pt_secctx_set(fs, ctx, dir, NULL, fd);
+		if (ret)
+			close(fd);
+	}
 	pt_cred_leave(&cred);
 	if (!ret)
 		ret = reply_new_file(fs, dir, fd, flags, e, out);

@@ -27,7 +27,8 @@ int pt_openat_beneath(int dirfd, const char *name, int flags, mode_t mode);
 int pt_stat_fd(int fd, struct stat *st, uint64_t *mnt_id);
 /* The same for @name relative to @dirfd, not following a final symlink. */
 int pt_stat_at(int dirfd, const char *name, struct stat *st, uint64_t *mnt_id);
-void pt_fill_attr(const struct stat *st, struct fuse_attr *attr);
+void pt_fill_attr(const struct pt_fs *fs, const struct stat *st,
+		  struct fuse_attr *attr);
 void pt_fill_timeout(const struct pt_fs *fs, uint64_t *sec, uint32_t *nsec);
 /* FOPEN_* flags for a file handle opened with host flags @flags. */
 uint32_t pt_open_out_flags(const struct pt_fs *fs, int flags);
@@ -37,6 +38,27 @@ int pt_host_open_flags(const struct pt_fs *fs, uint32_t flags);
  * reference on @node (both released on failure). Returns fh or 0. */
 uint64_t pt_handle_new(struct pt_fs *fs, struct pt_node *node, int fd,
 		       int flags, bool is_dir, int *err);
+
+/* ops_xattr.c */
+
+/* The host's name for the guest's xattr @name: @name itself without
+ * --xattrmap, else mapped into @buf of @len bytes. 0, -EPERM, -EOPNOTSUPP
+ * or -ERANGE (xattrmap.h). */
+int pt_xattr_host_name(const struct pt_fs *fs, const char *name, char *buf,
+		       size_t len, const char **host);
+/*
+ * --security-label: set the security context a creating request carries
+ * (ctx->secctx_name, under "security.", through the xattr map) on the
+ * object just made: @fd when the caller holds an open fd of it, else
+ * @name in @dir, not followed. Runs with the requester's credentials.
+ * 0 when there is none to set, or -errno: the caller then removes the
+ * object and fails the request.
+ */
+int pt_secctx_set(struct pt_fs *fs, const struct fuse_ctx *ctx,
+		  const struct pt_node *dir, const char *name, int fd);
+/* After a chown or truncate of @node: drop the mapped form of
+ * security.capability, as the host drops the real one. */
+void pt_xattr_drop_mapped_caps(struct pt_fs *fs, struct pt_node *node);
 
 /* ops_entry.c */
 

@@ -12,7 +12,7 @@
  * A POSIX request flows: node checked (regular files only) -> the client's
  * struct fuse_file_lock converted to a struct flock -> the owner's struct
  * pt_plock found (or created, or for GETLK a temporary fd used) under
- * node->plock_mutex and referenced -> mutex dropped -> F_OFD_GETLK/SETLK,
+ * the node's plock stripe lock and referenced -> mutex dropped -> F_OFD_GETLK/SETLK,
  * or F_OFD_SETLKW inside fuse_req_block_begin/end so that an INTERRUPT ends
  * the wait with EINTR -> reference dropped. A blocked SETLKW thus holds no
  * daemon lock while it waits.
@@ -35,6 +35,14 @@
 
 #include "passthrough_i.h"
 
+/* The lock of every node's owner list, striped by nodeid: a mutex per
+ * node would cost 40 bytes of every held inode (docs/LIMITS.md). */
+#define PLOCK_STRIPES 64
+static pthread_mutex_t plock_stripes[PLOCK_STRIPES] = {
+	[0 ... PLOCK_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER
+};
+#define PLOCK_MUTEX(node) (&plock_stripes[(node)->nodeid % PLOCK_STRIPES])
+
 /* The FUSE encoding of "to end of file" in fuse_file_lock.end. */
 #define LK_OFFSET_MAX ((uint64_t)INT64_MAX)
 
@@ -49,7 +57,7 @@ struct pt_plock {
 	int fd; /* immutable; OFD locks of this owner live on it */
 	uint32_t pid; /* lk.pid of the owner's last lock request */
 	unsigned int refs; /* list's one plus users'; protected by node's
-			    * ->plock_mutex, as are ->pid and ->next */
+			    * the node's PLOCK_MUTEX, as are ->pid and ->next */
 	struct pt_plock *next;
 };
 
@@ -100,11 +108,11 @@ static struct pt_plock *plock_get_existing(struct pt_node *node, uint64_t owner)
 {
 	struct pt_plock *p;
 
-	pthread_mutex_lock(&node->plock_mutex);
+	pthread_mutex_lock(PLOCK_MUTEX(node));
 	p = plock_find_locked(node, owner, NULL);
 	if (p)
 		p->refs++;
-	pthread_mutex_unlock(&node->plock_mutex);
+	pthread_mutex_unlock(PLOCK_MUTEX(node));
 	return p;
 }
 
@@ -135,24 +143,24 @@ static struct pt_plock *plock_get(struct pt_fs *fs, struct pt_node *node,
 	fresh->fd = fd;
 	fresh->refs = 2; /* the list's and the caller's */
 
-	pthread_mutex_lock(&node->plock_mutex);
+	pthread_mutex_lock(PLOCK_MUTEX(node));
 	p = plock_find_locked(node, owner, &count);
 	if (p) {
 		/* Another request of this owner raced us; use its entry. */
 		p->refs++;
-		pthread_mutex_unlock(&node->plock_mutex);
+		pthread_mutex_unlock(PLOCK_MUTEX(node));
 		free(fresh);
 		close(fd);
 		return p;
 	}
 	if (count >= PLOCK_MAX_OWNERS) {
-		pthread_mutex_unlock(&node->plock_mutex);
+		pthread_mutex_unlock(PLOCK_MUTEX(node));
 		*err = -ENOLCK;
 		goto out_free;
 	}
 	fresh->next = node->plocks;
 	node->plocks = fresh;
-	pthread_mutex_unlock(&node->plock_mutex);
+	pthread_mutex_unlock(PLOCK_MUTEX(node));
 	return fresh;
 
 out_free:
@@ -166,9 +174,9 @@ static void plock_put(struct pt_node *node, struct pt_plock *p)
 {
 	bool last;
 
-	pthread_mutex_lock(&node->plock_mutex);
+	pthread_mutex_lock(PLOCK_MUTEX(node));
 	last = --p->refs == 0;
-	pthread_mutex_unlock(&node->plock_mutex);
+	pthread_mutex_unlock(PLOCK_MUTEX(node));
 	if (last) {
 		close(p->fd);
 		free(p);
@@ -181,7 +189,7 @@ void pt_plock_release_owner(struct pt_fs *fs, struct pt_node *node,
 	struct pt_plock **pp, *p = NULL;
 	bool last = false;
 
-	pthread_mutex_lock(&node->plock_mutex);
+	pthread_mutex_lock(PLOCK_MUTEX(node));
 	for (pp = &node->plocks; *pp; pp = &(*pp)->next) {
 		if ((*pp)->owner == owner) {
 			p = *pp;
@@ -190,7 +198,7 @@ void pt_plock_release_owner(struct pt_fs *fs, struct pt_node *node,
 			break;
 		}
 	}
-	pthread_mutex_unlock(&node->plock_mutex);
+	pthread_mutex_unlock(PLOCK_MUTEX(node));
 	/*
 	 * A SETLKW of this owner still waiting keeps the fd until it returns;
 	 * a lock it then gets is released when it drops the last reference,
@@ -327,14 +335,14 @@ static uint32_t conflict_pid(struct pt_fs *fs, struct pt_node *node,
 	if (fl->l_pid != -1)
 		return 0;
 	/* Entries on the list keep their fd open while we hold the mutex. */
-	pthread_mutex_lock(&node->plock_mutex);
+	pthread_mutex_lock(PLOCK_MUTEX(node));
 	for (p = node->plocks; p; p = p->next) {
 		if (p->owner != self && fd_holds_lock(fs, p->fd, fl)) {
 			pid = p->pid;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&node->plock_mutex);
+	pthread_mutex_unlock(PLOCK_MUTEX(node));
 	return pid;
 }
 
@@ -503,9 +511,9 @@ int pt_setlk(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	else if (fcntl(p->fd, F_OFD_SETLK, &fl) < 0)
 		ret = -errno;
 	if (ret == 0) {
-		pthread_mutex_lock(&node->plock_mutex);
+		pthread_mutex_lock(PLOCK_MUTEX(node));
 		p->pid = in->lk.pid;
-		pthread_mutex_unlock(&node->plock_mutex);
+		pthread_mutex_unlock(PLOCK_MUTEX(node));
 	}
 
 out_plock:

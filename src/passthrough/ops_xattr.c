@@ -46,7 +46,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "passthrough_i.h"
+#include "ops_i.h"
+#include "xattrmap.h"
 
 /* Where the host calls act: an fd we opened, or else a /proc path. */
 struct xattr_target {
@@ -169,9 +170,48 @@ static size_t list_drop_trusted(char *list, size_t len)
 	return out;
 }
 
-/* The node for an xattr request with one reference, or an error. */
+static bool is_acl_name(const char *name)
+{
+	return strcmp(name, "system.posix_acl_access") == 0 ||
+	       strcmp(name, "system.posix_acl_default") == 0;
+}
+
+/* xattr_may() for the guest's name and, when the map renames it, for the
+ * host's too: a rule either name calls for applies. */
+static int xattr_may2(const struct fuse_ctx *ctx, const struct pt_node *node,
+		      const char *name, const char *host, bool write)
+{
+	int ret = xattr_may(ctx, node, name, write);
+
+	if (!ret && host != name)
+		ret = xattr_may(ctx, node, host, write);
+	return ret;
+}
+
+int pt_xattr_host_name(const struct pt_fs *fs, const char *name, char *buf,
+		       size_t len, const char **host)
+{
+	int ret;
+
+	if (!fs->xattrmap) {
+		*host = name;
+		return 0;
+	}
+	ret = pt_xattrmap_to_host(fs->xattrmap, name, buf, len);
+	if (ret)
+		return ret;
+	*host = buf;
+	return 0;
+}
+
+/*
+ * The node for an xattr request with one reference, or an error; for a
+ * request naming an attribute, *@host is the name to use on the host
+ * (through --xattrmap, in @hbuf of XATTR_NAME_MAX + 1 bytes).
+ */
 static int xattr_begin(struct pt_fs *fs, uint64_t nodeid, const char *name,
-		       struct pt_node **node, struct xattr_target *t)
+		       char *hbuf, const char **host, struct pt_node **node,
+		       struct xattr_target *t)
 {
 	int ret;
 
@@ -179,6 +219,9 @@ static int xattr_begin(struct pt_fs *fs, uint64_t nodeid, const char *name,
 		return -ENOSYS;
 	if (name) {
 		ret = xattr_name_check(name);
+		if (!ret)
+			ret = pt_xattr_host_name(fs, name, hbuf,
+						 XATTR_NAME_MAX + 1, host);
 		if (ret)
 			return ret;
 	}
@@ -205,10 +248,13 @@ int pt_setxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 		uint32_t flags, uint32_t setxattr_flags)
 {
 	struct pt_fs *fs = fs_;
+	char hbuf[XATTR_NAME_MAX + 1];
 	struct pt_node *node;
 	struct xattr_target t;
 	struct pt_cred cred;
+	const char *host;
 	bool as_requester;
+	void *acl = NULL;
 	int ret;
 
 	if (!fs->opts.xattr)
@@ -221,10 +267,10 @@ int pt_setxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	if (flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
 		return -EINVAL;
 
-	ret = xattr_begin(fs, nodeid, name, &node, &t);
+	ret = xattr_begin(fs, nodeid, name, hbuf, &host, &node, &t);
 	if (ret)
 		return ret;
-	ret = xattr_may(ctx, node, name, true);
+	ret = xattr_may2(ctx, node, name, host, true);
 	if (ret)
 		goto out_end;
 	/*
@@ -239,8 +285,21 @@ int pt_setxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	 * trusted.* and security.* are then root's alone, with the host's
 	 * answer for a root holding the daemon's capabilities.
 	 */
+	/* The ids inside an ACL, as the host's (--translate-*). */
+	if (fs->translating && is_acl_name(name)) {
+		acl = malloc(size ? size : 1);
+		if (!acl) {
+			ret = -ENOMEM;
+			goto out_end;
+		}
+		memcpy(acl, value, size);
+		ret = pt_idtrans_acl(&fs->uids, &fs->gids, acl, size, true);
+		if (ret)
+			goto out_end;
+		value = acl;
+	}
 	as_requester = (setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) &&
-		       strcmp(name, "system.posix_acl_access") == 0;
+		       strcmp(host, "system.posix_acl_access") == 0;
 
 	if (as_requester) {
 		ret = pt_cred_enter(ctx, &cred);
@@ -248,14 +307,15 @@ int pt_setxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 			goto out_end;
 	}
 	if (t.fd >= 0)
-		ret = fsetxattr(t.fd, name, value, size, (int)flags);
+		ret = fsetxattr(t.fd, host, value, size, (int)flags);
 	else
-		ret = setxattr(t.path, name, value, size, (int)flags);
+		ret = setxattr(t.path, host, value, size, (int)flags);
 	if (ret)
 		ret = -errno;
 	if (as_requester)
 		pt_cred_leave(&cred);
 out_end:
+	free(acl);
 	xattr_end(fs, node, &t);
 	return ret;
 }
@@ -264,15 +324,20 @@ ssize_t pt_getxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 		    const char *name, void *buf, size_t size)
 {
 	struct pt_fs *fs = fs_;
+	char hbuf[XATTR_NAME_MAX + 1];
 	struct pt_node *node;
 	struct xattr_target t;
+	const char *host;
 	ssize_t n;
 	int ret;
 
-	ret = xattr_begin(fs, nodeid, name, &node, &t);
+	ret = xattr_begin(fs, nodeid, name, hbuf, &host, &node, &t);
+	/* A name the map refuses reads as absent, as in both peers. */
+	if (ret == -EPERM && fs->xattrmap)
+		return -ENODATA;
 	if (ret)
 		return ret;
-	ret = xattr_may(ctx, node, name, false);
+	ret = xattr_may2(ctx, node, name, host, false);
 	if (ret) {
 		xattr_end(fs, node, &t);
 		return ret;
@@ -284,21 +349,30 @@ ssize_t pt_getxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 		buf = NULL;
 
 	if (t.fd >= 0)
-		n = fgetxattr(t.fd, name, buf, size);
+		n = fgetxattr(t.fd, host, buf, size);
 	else
-		n = getxattr(t.path, name, buf, size);
+		n = getxattr(t.path, host, buf, size);
 	if (n < 0)
 		n = -errno;
+	/* The host's ids inside an ACL, as the guest's; a value the host
+	 * holds that is no ACL goes back as it is. */
+	if (n > 0 && buf && fs->translating && is_acl_name(name))
+		(void)pt_idtrans_acl(&fs->uids, &fs->gids, buf, (size_t)n,
+				     false);
 	xattr_end(fs, node, &t);
 	return n;
 }
 
-/* LISTXATTR for a requester other than root: the whole list, without the
- * trusted.* names, then the size or the names as asked. */
-static ssize_t list_for_user(const struct xattr_target *t, char *buf,
+/* LISTXATTR through the map or for a requester other than root: the
+ * whole list, renamed and filtered by the map, without the trusted.*
+ * names for the requester other than root, then the size or the names as
+ * asked. */
+static ssize_t list_filtered(const struct pt_fs *fs, const struct fuse_ctx *ctx,
+			     const struct xattr_target *t, char *buf,
 			     size_t size)
 {
-	char *all = malloc(XATTR_LIST_MAX);
+	char *all = malloc(2 * (size_t)XATTR_LIST_MAX);
+	char *mapped = all + XATTR_LIST_MAX;
 	ssize_t n;
 
 	if (!all)
@@ -311,7 +385,16 @@ static ssize_t list_for_user(const struct xattr_target *t, char *buf,
 		n = -errno;
 		goto out_free;
 	}
-	n = (ssize_t)list_drop_trusted(all, (size_t)n);
+	if (fs->xattrmap) {
+		/* Never longer than the host's: names only lose prefixes. */
+		n = pt_xattrmap_list(fs->xattrmap, all, (size_t)n, mapped,
+				     XATTR_LIST_MAX);
+		if (n < 0)
+			goto out_free;
+		memcpy(all, mapped, (size_t)n);
+	}
+	if (for_other_user(ctx))
+		n = (ssize_t)list_drop_trusted(all, (size_t)n);
 	if (size == 0)
 		goto out_free;
 	if ((size_t)n > size)
@@ -332,11 +415,11 @@ ssize_t pt_listxattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	ssize_t n;
 	int ret;
 
-	ret = xattr_begin(fs, nodeid, NULL, &node, &t);
+	ret = xattr_begin(fs, nodeid, NULL, NULL, NULL, &node, &t);
 	if (ret)
 		return ret;
-	if (for_other_user(ctx)) {
-		n = list_for_user(&t, buf, size);
+	if (fs->xattrmap || for_other_user(ctx)) {
+		n = list_filtered(fs, ctx, &t, buf, size);
 		xattr_end(fs, node, &t);
 		return n;
 	}
@@ -359,27 +442,94 @@ int pt_removexattr(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 		   const char *name)
 {
 	struct pt_fs *fs = fs_;
+	char hbuf[XATTR_NAME_MAX + 1];
 	struct pt_node *node;
 	struct xattr_target t;
+	const char *host;
 	int ret;
 
 	if (fs->opts.xattr && fs->opts.readonly)
 		return -EROFS;
 	/* As the daemon, like setxattr (see there for security/trusted). */
-	ret = xattr_begin(fs, nodeid, name, &node, &t);
+	ret = xattr_begin(fs, nodeid, name, hbuf, &host, &node, &t);
 	if (ret)
 		return ret;
-	ret = xattr_may(ctx, node, name, true);
+	ret = xattr_may2(ctx, node, name, host, true);
 	if (ret) {
 		xattr_end(fs, node, &t);
 		return ret;
 	}
 	if (t.fd >= 0)
-		ret = fremovexattr(t.fd, name);
+		ret = fremovexattr(t.fd, host);
 	else
-		ret = removexattr(t.path, name);
+		ret = removexattr(t.path, host);
 	if (ret)
 		ret = -errno;
 	xattr_end(fs, node, &t);
 	return ret;
+}
+
+void pt_xattr_drop_mapped_caps(struct pt_fs *fs, struct pt_node *node)
+{
+	char hbuf[XATTR_NAME_MAX + 1];
+	struct xattr_target t;
+	const char *host;
+
+	/*
+	 * The host drops security.capability itself on chown and truncate;
+	 * stored under another name it is the daemon's to drop, as the
+	 * host kernel would for the real one (the Rust virtiofsd does the
+	 * same on SETATTR).
+	 */
+	if (!fs->xattrmap || !S_ISREG(node->type) ||
+	    pt_xattr_host_name(fs, "security.capability", hbuf, sizeof(hbuf),
+			       &host) ||
+	    strcmp(host, "security.capability") == 0)
+		return;
+	if (xattr_target_get(fs, node, &t))
+		return;
+	/* ENODATA, the usual answer, and any other failure change nothing
+	 * the request asked for. */
+	if (t.fd >= 0)
+		(void)fremovexattr(t.fd, host);
+	else
+		(void)removexattr(t.path, host);
+	xattr_target_put(&t);
+}
+
+int pt_secctx_set(struct pt_fs *fs, const struct fuse_ctx *ctx,
+		  const struct pt_node *dir, const char *name, int fd)
+{
+	static const char prefix[] = "security.";
+	char hbuf[XATTR_NAME_MAX + 1];
+	char path[32 + NAME_MAX + 1];
+	const char *host;
+	int ret;
+
+	if (!ctx->secctx_name || !fs->opts.security_label)
+		return 0;
+	/* An LSM's label, never a way around xattr_may() for the rest. */
+	if (strncmp(ctx->secctx_name, prefix, sizeof(prefix) - 1) != 0 ||
+	    !ctx->secctx_name[sizeof(prefix) - 1])
+		return -EINVAL;
+	if (ctx->secctx_len > XATTR_SIZE_MAX)
+		return -E2BIG;
+	ret = pt_xattr_host_name(fs, ctx->secctx_name, hbuf, sizeof(hbuf),
+				 &host);
+	if (ret)
+		return ret;
+	if (fd >= 0) {
+		ret = fsetxattr(fd, host, ctx->secctx_value, ctx->secctx_len,
+				0);
+	} else {
+		/* Through the parent's magic link; the last component is
+		 * not followed, so a symlink gets the label itself. */
+		if ((size_t)snprintf(path, sizeof(path), "%s%d/%s",
+				     fs->proc_is_cwd ? "" : "/proc/self/fd/",
+				     dir->fd, name) >= sizeof(path))
+			return -ENAMETOOLONG;
+		ret = lsetxattr(path, host, ctx->secctx_value, ctx->secctx_len,
+				0);
+	}
+	return ret < 0 ? -errno : 0;
 }

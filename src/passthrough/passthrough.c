@@ -26,6 +26,7 @@
 
 #include "../log/log.h"
 #include "ops_i.h"
+#include "xattrmap.h"
 
 void pt_fdname(struct pt_fdname *n, int fd)
 {
@@ -92,7 +93,8 @@ int pt_stat_at(int dirfd, const char *name, struct stat *st, uint64_t *mnt_id)
 	return 0;
 }
 
-void pt_fill_attr(const struct stat *st, struct fuse_attr *attr)
+void pt_fill_attr(const struct pt_fs *fs, const struct stat *st,
+		  struct fuse_attr *attr)
 {
 	memset(attr, 0, sizeof(*attr));
 	attr->ino = st->st_ino;
@@ -108,6 +110,10 @@ void pt_fill_attr(const struct stat *st, struct fuse_attr *attr)
 	attr->nlink = st->st_nlink;
 	attr->uid = st->st_uid;
 	attr->gid = st->st_gid;
+	if (fs->translating) {
+		attr->uid = pt_idtrans_to_guest(&fs->uids, st->st_uid);
+		attr->gid = pt_idtrans_to_guest(&fs->gids, st->st_gid);
+	}
 	attr->rdev = st->st_rdev;
 	attr->blksize = st->st_blksize;
 }
@@ -146,6 +152,11 @@ int pt_host_open_flags(const struct pt_fs *fs, uint32_t in_flags)
 	 * would make the host ignore O_CREAT, O_EXCL and O_TMPFILE (and
 	 * hand out an fd that opens nothing): never from the client. */
 	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_PATH);
+	/* O_NOATIME is for the file's owner (or CAP_FOWNER): kept only on
+	 * request, as in the Rust virtiofsd, since an open that would fail
+	 * with EPERM for a non-owner must not on the client's side. */
+	if (!fs->opts.preserve_noatime)
+		flags &= ~O_NOATIME;
 	if (!fs->opts.allow_direct_io)
 		flags &= ~O_DIRECT;
 	/*
@@ -176,6 +187,9 @@ int pt_node_open(struct pt_fs *fs, struct pt_node *node, int flags)
 	flags |= O_CLOEXEC;
 	pt_fdname(&n, node->fd);
 	fd = openat(fs->proc_self_fd, n.s, flags);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+	    pt_nodes_shed(fs, 64))
+		fd = openat(fs->proc_self_fd, n.s, flags);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -233,6 +247,25 @@ static void pt_init(void *vfs, uint64_t offered, uint64_t *want,
 		w &= ~(uint64_t)FUSE_HANDLE_KILLPRIV_V2;
 	if (fs->opts.announce_submounts)
 		w |= FUSE_SUBMOUNTS;
+	/* Files opened with FOPEN_DIRECT_IO (cache never or metadata, or
+	 * O_DIRECT) may then be mapped shared; the page cache the client
+	 * keeps for the mapping is its own business, as in the peers. */
+	if (fs->opts.allow_mmap)
+		w |= FUSE_DIRECT_IO_ALLOW_MMAP;
+	else
+		w &= ~(uint64_t)FUSE_DIRECT_IO_ALLOW_MMAP;
+	/* ACLs: the client checks them (it turns default_permissions on)
+	 * and sends each create's umask apart, so that the host applies a
+	 * parent's default ACL instead where it has one. */
+	if (fs->opts.posix_acl)
+		w |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
+	else
+		w &= ~(uint64_t)(FUSE_POSIX_ACL | FUSE_DONT_MASK);
+	/* Labels: creating requests carry the client LSM's context. */
+	if (fs->opts.security_label)
+		w |= FUSE_SECURITY_CTX;
+	else
+		w &= ~(uint64_t)FUSE_SECURITY_CTX;
 	if (fs->opts.readdirplus < 0)
 		rdplus = fs->opts.cache != PT_CACHE_NEVER;
 	else
@@ -249,6 +282,7 @@ static void pt_init(void *vfs, uint64_t offered, uint64_t *want,
 	fs->writeback = w & FUSE_WRITEBACK_CACHE;
 	fs->killpriv_v1 = w & FUSE_HANDLE_KILLPRIV;
 	fs->killpriv_v2 = w & FUSE_HANDLE_KILLPRIV_V2;
+	fs->dont_mask = w & FUSE_DONT_MASK;
 }
 
 static void pt_destroy(void *vfs)
@@ -259,9 +293,12 @@ static void pt_destroy(void *vfs)
 	pt_nodes_clear(fs);
 }
 
+static int pt_map_ctx(void *vfs, struct fuse_ctx *ctx);
+
 const struct fuse_fs_ops pt_ops = {
 	.init = pt_init,
 	.destroy = pt_destroy,
+	.map_ctx = pt_map_ctx,
 	.lookup = pt_op_lookup,
 	.forget = pt_op_forget,
 	.getattr = pt_op_getattr,
@@ -346,6 +383,32 @@ int pt_new(const struct pt_options *opts, struct pt_fs **out, const char **msg)
 	}
 	fs->proc_self_fd = -1;
 	fs->timeout = cache_timeout(opts->cache);
+	if (opts->xattrmap) {
+		char why[256];
+
+		/* main() has shown the operator what is wrong with it. */
+		ret = pt_xattrmap_parse(opts->xattrmap, &fs->xattrmap, why,
+					sizeof(why));
+		if (ret) {
+			*msg = "--xattrmap";
+			free((char *)fs->opts.source);
+			free(fs);
+			return ret;
+		}
+	}
+	fs->opts.xattrmap = NULL; /* the caller's string; parsed above */
+	ret = pt_translate_parse(opts, &fs->uids, &fs->gids, NULL, 0);
+	if (ret) {
+		*msg = "--translate-uid/--translate-gid";
+		pt_xattrmap_free(fs->xattrmap);
+		free((char *)fs->opts.source);
+		free(fs);
+		return ret;
+	}
+	fs->translating =
+		pt_idtrans_active(&fs->uids) || pt_idtrans_active(&fs->gids);
+	fs->opts.translate_uid = fs->opts.translate_gid = NULL;
+	fs->opts.translate_uid_count = fs->opts.translate_gid_count = 0;
 
 	/* Set-up paths (ours and the operator's, never the guest's) are the
 	 * only ones resolved from the current directory. */
@@ -401,6 +464,9 @@ out_nodes:
 out_proc:
 	close(fs->proc_self_fd);
 out_free:
+	pt_idtrans_free(&fs->uids);
+	pt_idtrans_free(&fs->gids);
+	pt_xattrmap_free(fs->xattrmap);
 	free((char *)fs->opts.source);
 	free(fs);
 	return ret;
@@ -448,6 +514,52 @@ void pt_free(struct pt_fs *fs)
 	pt_handles_free(fs->handles);
 	pt_nodes_free(fs->nodes);
 	close(fs->proc_self_fd);
+	pt_idtrans_free(&fs->uids);
+	pt_idtrans_free(&fs->gids);
+	pt_xattrmap_free(fs->xattrmap);
 	free((char *)fs->opts.source);
 	free(fs);
+}
+
+int pt_translate_parse(const struct pt_options *opts, struct pt_idtrans *uids,
+		       struct pt_idtrans *gids, char *why, size_t whylen)
+{
+	char dummy[8];
+	int ret = 0;
+
+	memset(uids, 0, sizeof(*uids));
+	memset(gids, 0, sizeof(*gids));
+	if (!why) {
+		why = dummy;
+		whylen = sizeof(dummy);
+	}
+	for (unsigned int i = 0; !ret && i < opts->translate_uid_count; i++)
+		ret = pt_idtrans_add(uids, opts->translate_uid[i], why, whylen);
+	for (unsigned int i = 0; !ret && i < opts->translate_gid_count; i++)
+		ret = pt_idtrans_add(gids, opts->translate_gid[i], why, whylen);
+	if (ret) {
+		pt_idtrans_free(uids);
+		pt_idtrans_free(gids);
+	}
+	return ret;
+}
+
+/* The guest's ids of a request as the host's (--translate-*): all or
+ * nothing, so that a refused request leaves @ctx as it was. */
+static int pt_map_ctx(void *vfs, struct fuse_ctx *ctx)
+{
+	struct pt_fs *fs = vfs;
+	uint32_t uid, gid, supp = ctx->supp_gid;
+
+	if (!fs->translating)
+		return 0;
+	if (pt_idtrans_to_host(&fs->uids, ctx->uid, &uid) ||
+	    pt_idtrans_to_host(&fs->gids, ctx->gid, &gid) ||
+	    (ctx->has_supp_gid &&
+	     pt_idtrans_to_host(&fs->gids, ctx->supp_gid, &supp)))
+		return -EPERM;
+	ctx->uid = uid;
+	ctx->gid = gid;
+	ctx->supp_gid = supp;
+	return 0;
 }

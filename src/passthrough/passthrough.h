@@ -9,6 +9,7 @@
 #define VFSD_PASSTHROUGH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "../fuse/fuse_fs.h"
 
@@ -17,6 +18,15 @@ enum pt_cache {
 	PT_CACHE_METADATA, /* 1 day attr/entry timeouts, FOPEN_DIRECT_IO */
 	PT_CACHE_AUTO, /* 1 s timeouts */
 	PT_CACHE_ALWAYS, /* 1 day timeouts, FOPEN_KEEP_CACHE, FOPEN_CACHE_DIR */
+};
+
+/* How nodes hold their host inodes (--inode-file-handles, inode.c). */
+enum pt_inode_fh {
+	PT_FH_AUTO, /* O_PATH fds; a node switches to its handle when fds
+		     * run short */
+	PT_FH_NEVER, /* O_PATH fds only */
+	PT_FH_PREFER, /* handles; O_PATH fds where the file system has none */
+	PT_FH_MANDATORY, /* handles only */
 };
 
 struct pt_options {
@@ -29,6 +39,17 @@ struct pt_options {
 	bool killpriv_v2; /* negotiate FUSE_HANDLE_KILLPRIV_V2 */
 	bool announce_submounts;
 	bool readonly; /* --readonly: every change refused with EROFS */
+	bool allow_mmap; /* offer FUSE_DIRECT_IO_ALLOW_MMAP */
+	bool preserve_noatime; /* keep the client's O_NOATIME on host opens */
+	enum pt_inode_fh inode_fh;
+	const char *xattrmap; /* --xattrmap rules, or NULL */
+	bool posix_acl; /* negotiate FUSE_POSIX_ACL */
+	bool security_label; /* negotiate FUSE_SECURITY_CTX */
+	/* --translate-uid/--translate-gid rules as given, in order */
+	char *const *translate_uid;
+	unsigned int translate_uid_count;
+	char *const *translate_gid;
+	unsigned int translate_gid_count;
 };
 
 struct pt_fs;
@@ -39,6 +60,15 @@ struct pt_fs;
  * that failed.
  */
 int pt_new(const struct pt_options *opts, struct pt_fs **out, const char **msg);
+
+struct pt_idtrans;
+/*
+ * Build the --translate-uid/--translate-gid tables of @opts into @uids and
+ * @gids (freed with pt_idtrans_free). 0, or -EINVAL with a one-line
+ * reason in @why (may be NULL), or -ENOMEM; on failure nothing is held.
+ */
+int pt_translate_parse(const struct pt_options *opts, struct pt_idtrans *uids,
+		       struct pt_idtrans *gids, char *why, size_t whylen);
 void pt_free(struct pt_fs *fs);
 
 /* The operations table to hand to fuse_session_new() with the pt_fs. */
@@ -80,5 +110,13 @@ int pt_set_proc_self_fd(struct pt_fs *fs, int proc_self_fd);
  * Returns 0, or -errno (-EXDEV when @root_fd is another directory).
  */
 int pt_set_root_fd(struct pt_fs *fs, int root_fd);
+
+/*
+ * After the sandbox (its capabilities and mount view are the ones that
+ * count): find whether file handles of the share can be made and opened
+ * again, and turn them on unless --inode-file-handles=never. 0, or -errno
+ * with *msg set when the mode is mandatory and they cannot.
+ */
+int pt_fh_probe(struct pt_fs *fs, const char **msg);
 
 #endif /* VFSD_PASSTHROUGH_H */

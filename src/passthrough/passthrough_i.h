@@ -22,22 +22,44 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "idtrans.h"
 #include "passthrough.h"
 
 struct pt_plock; /* ops_lock.c: one OFD-lock fd per (node, lock owner) */
 
+/* Handle bytes kept in the node itself; longer handles go to the heap. */
+#define PT_FH_INLINE 16
+
 struct pt_node {
-	int fd; /* O_PATH|O_NOFOLLOW; immutable */
+	/*
+	 * O_PATH|O_NOFOLLOW. Valid while the caller holds a reference from
+	 * pt_node_get/add/find; a node that has a file handle may lose it
+	 * while nobody does (evicted by the bounded fd cache, inode.c) and
+	 * gets it back from the handle on the next pt_node_get().
+	 */
+	int fd;
+	mode_t type; /* S_IFMT bits; immutable */
 	uint64_t dev; /* key, immutable */
 	uint64_t ino;
 	uint64_t mnt_id;
-	mode_t type; /* S_IFMT bits; immutable */
 	uint64_t nodeid; /* immutable */
 	uint64_t generation; /* immutable */
 	uint64_t nlookup; /* protected by the node table lock */
 	uint64_t refs; /* protected by the node table lock */
-	pthread_mutex_t plock_mutex;
-	struct pt_plock *plocks; /* protected by ->plock_mutex */
+	struct pt_plock *plocks; /* protected by ops_lock.c's stripe lock */
+	/* The fd cache's LRU list (nodeids; protected by the table lock):
+	 * nodes with an fd and a handle that no request holds. */
+	uint32_t lru_prev, lru_next;
+	bool on_lru;
+	bool unhashed; /* out of the key map: its inode number was reused */
+	/* The file handle (name_to_handle_at), immutable once set; fh_len
+	 * 0 when the node has none and keeps its fd for life. */
+	uint8_t fh_len;
+	int32_t fh_type;
+	union {
+		unsigned char in[PT_FH_INLINE];
+		unsigned char *heap; /* fh_len > PT_FH_INLINE */
+	} fh;
 };
 
 struct pt_handle {
@@ -57,8 +79,15 @@ struct pt_nodes;
 /* Handle table: fh -> handle. */
 struct pt_handles;
 
+struct pt_xattrmap;
+
 struct pt_fs {
 	struct pt_options opts; /* source copied */
+	struct pt_xattrmap *xattrmap; /* --xattrmap, or NULL; immutable */
+	/* --translate-uid/--translate-gid; immutable */
+	struct pt_idtrans uids;
+	struct pt_idtrans gids;
+	bool translating; /* either has a rule */
 	int proc_self_fd; /* O_PATH fd of /proc/self/fd, for reopening */
 	/* The current directory is proc_self_fd (pt_set_proc_self_fd):
 	 * path-form calls name "N" instead of "/proc/self/fd/N". */
@@ -71,6 +100,12 @@ struct pt_fs {
 	bool killpriv_v1;
 	bool killpriv_v2;
 	bool writeback;
+	bool dont_mask; /* FUSE_DONT_MASK: creates carry the umask apart */
+	/* File handles (--inode-file-handles, inode.c): nodes get them
+	 * (fh_wanted, immutable after pt_fh_probe) and may be evicted
+	 * down to fd_cache_cap fds held by no request. */
+	bool fh_wanted;
+	size_t fd_cache_cap;
 };
 
 /* --- node table (inode.c) --- */
@@ -106,6 +141,25 @@ void pt_node_rebind(struct pt_fs *fs, struct pt_node *node, int fd,
 		    uint64_t mnt_id);
 /* Drop every node but the root (DESTROY, re-INIT). */
 void pt_nodes_clear(struct pt_fs *fs);
+/*
+ * Out of fds: close the fds of up to @max nodes that no request holds and
+ * that can be reopened from their handles. Returns how many were closed;
+ * the caller retries its open when that is not 0.
+ */
+size_t pt_nodes_shed(struct pt_fs *fs, size_t max);
+/* The fds that --inode-file-handles=prefer|mandatory keep cached. */
+#define PT_FD_CACHE_HANDLES 256
+/* For lookup_known(): the handle of @name in @dir as pt_node_add keys it
+ * (0, or -errno when the node table does not use handles). */
+struct pt_fhbuf {
+	int32_t type;
+	uint8_t len;
+	unsigned char b[128]; /* MAX_HANDLE_SZ */
+};
+int pt_fh_of(struct pt_fs *fs, int dirfd, const char *name,
+	     struct pt_fhbuf *out);
+struct pt_node *pt_node_find_fh(struct pt_fs *fs, const struct stat *st,
+				uint64_t mnt_id, const struct pt_fhbuf *fh);
 
 /* --- handle table (handle.c) --- */
 
@@ -148,6 +202,17 @@ struct pt_cred {
 };
 int pt_cred_enter(const struct fuse_ctx *ctx, struct pt_cred *saved);
 void pt_cred_leave(struct pt_cred *saved);
+/*
+ * The requester's umask around a create (FUSE_DONT_MASK, --posix-acl):
+ * the client sends the mode unmasked and its umask apart, so that the host
+ * applies the umask only where the parent directory has no default ACL,
+ * as for a local caller. The first call on a thread gives it an fs struct
+ * of its own (unshare(CLONE_FS)), so the umask is per thread. *mode is
+ * masked by hand when that fails. No-op when @dont_mask is false.
+ */
+mode_t pt_umask_enter(bool dont_mask, uint32_t mask, mode_t *mode);
+void pt_umask_leave(mode_t saved);
+
 /* Drop / restore only CAP_FSETID on this thread (for a WRITE or truncate
  * that must clear set-user/group-ID bits). */
 int pt_cap_fsetid_drop(bool *dropped);

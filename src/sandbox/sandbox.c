@@ -75,7 +75,7 @@ int __lsan_is_turned_off(void)
 static const unsigned int base_caps[] = {
 	CAP_CHOWN, /* chown to the requester's ids */
 	CAP_DAC_OVERRIDE, /* the client already checked access */
-	CAP_DAC_READ_SEARCH, /* linkat(AT_EMPTY_PATH), reading any file */
+	CAP_DAC_READ_SEARCH, /* open_by_handle_at, linkat(AT_EMPTY_PATH) */
 	CAP_FOWNER, /* chmod, utimens, xattrs of others' files */
 	CAP_FSETID, /* keep set-id bits where the requester is root */
 	CAP_SETGID, /* per-request fsgid and supplementary group */
@@ -338,6 +338,10 @@ static int drop_caps(const struct sandbox_opts *opts, bool userns,
 		keep_cap((int)base_caps[i], true);
 	if (opts->host_mount)
 		keep_cap(CAP_SYS_ADMIN, true);
+	/* --inode-file-handles=never: nothing needs it (LINK falls back to
+	 * the magic link, DAC_OVERRIDE covers reading) */
+	if (opts->drop_dac_read_search)
+		keep_cap(CAP_DAC_READ_SEARCH, false);
 	if (opts->modcaps && modcaps_walk(opts->modcaps, keep_cap, NULL)) {
 		*msg = "--modcaps";
 		return -EINVAL;

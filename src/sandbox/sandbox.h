@@ -52,6 +52,8 @@ struct sandbox_opts {
 	 * CAP_SYS_ADMIN and mount(2)/umount2(2) stay allowed.
 	 */
 	bool host_mount;
+	/* drop CAP_DAC_READ_SEARCH (kept for open_by_handle_at otherwise) */
+	bool drop_dac_read_search;
 	/*
 	 * Namespace mode without root: the maps of the user namespace
 	 * (--uid-map, --gid-map). None given: the caller's own id as itself.

@@ -121,6 +121,8 @@ static const char *const allowed[] = {
 	/* the file operations, all *at() on held fds */
 	"openat",
 	"openat2",
+	"name_to_handle_at", /* --inode-file-handles (passthrough/inode.c) */
+	"open_by_handle_at",
 	"newfstatat",
 	"fstat",
 	"statx",
@@ -253,6 +255,12 @@ int sandbox_seccomp_load(enum sandbox_seccomp action, bool host_mount)
 		goto out_release;
 	ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
 			       0);
+	if (ret)
+		goto out_release;
+	/* A serving thread's own umask (--posix-acl, pt_umask_enter): the
+	 * fs struct and nothing else, never a new namespace. */
+	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unshare), 1,
+			       SCMP_A0(SCMP_CMP_EQ, CLONE_FS));
 	if (ret)
 		goto out_release;
 	/* syslog(3) may have to reconnect to /dev/log: UNIX sockets only. */

@@ -10,9 +10,12 @@
 #   tests/guest/test-guest.sh reference      /usr/lib/qemu/virtiofsd
 #
 # Environment: VFSD_GUEST_CACHE (kernel/busybox cache, default
-# build/guest-cache), VFSD_GUEST_TESTS (comma list of check-* scripts, default
-# all), VFSD_GUEST_TIMEOUT (seconds for QEMU, default 150), VFSD_GUEST_VERBOSE=1
-# (show the guest's console as it runs).
+# build/guest-cache), VFSD_GUEST_DIST (bookworm, the default: Debian 12's
+# kernel 6.1; trixie: Debian 13's 6.12), VFSD_GUEST_TESTS (comma list of
+# check-* scripts, default all), VFSD_GUEST_ARGS (more vfsd arguments,
+# split on spaces), VFSD_GUEST_PAYLOAD (files put in the guest's /tests,
+# split on spaces), VFSD_GUEST_TIMEOUT (seconds for QEMU, default 150),
+# VFSD_GUEST_VERBOSE=1 (show the guest's console as it runs).
 #
 # Before boot it lays out the share: host/big.bin (64 MiB random) with its
 # sha256 and md5, host/tree (a copy of a real directory tree of the host)
@@ -75,7 +78,15 @@ mkdir -p "$share/host" "$share/guest"
 
 t0=$SECONDS
 "$root/scripts/guest/prepare.sh" "$cache" >/dev/null
-"$root/scripts/guest/mkinitramfs.sh" --cache "$cache" "$tmp/initramfs.gz" >/dev/null
+payload=()
+if [[ -n "${VFSD_GUEST_PAYLOAD:-}" ]]; then
+	mkdir "$tmp/payload"
+	# shellcheck disable=SC2086 # a list of paths without spaces
+	cp $VFSD_GUEST_PAYLOAD "$tmp/payload/"
+	payload=(--payload "$tmp/payload")
+fi
+"$root/scripts/guest/mkinitramfs.sh" --cache "$cache" ${payload[@]+"${payload[@]}"} \
+	"$tmp/initramfs.gz" >/dev/null
 
 # --- the share, before boot
 head -c 64M /dev/urandom >"$share/host/big.bin"
@@ -118,11 +129,13 @@ echo "# share ready: 64 MiB file, tree from ${src:-generated} ($(wc -l <"$share/
 
 # --- boot
 if [[ "$kind" == vfsd ]]; then
-	daemon=("$vfsd" --shared-dir "$share" --socket-path @SOCK@)
+	read -r -a extra <<<"${VFSD_GUEST_ARGS:-}"
+	daemon=("$vfsd" --shared-dir "$share" --socket-path @SOCK@ ${extra[@]+"${extra[@]}"})
 else
 	daemon=("$REFERENCE" --socket-path=@SOCK@ -o "source=$share" -o cache=auto)
 fi
-run_opts=(--cache "$cache" --initramfs "$tmp/initramfs.gz" --daemon-exit 0)
+run_opts=(--cache "$cache" --initramfs "$tmp/initramfs.gz" --daemon-exit 0
+	--daemon-log "$tmp/daemon.log")
 [[ -n "${VFSD_GUEST_TESTS:-}" ]] && run_opts+=(--test "$VFSD_GUEST_TESTS")
 [[ "${VFSD_GUEST_VERBOSE:-0}" == 1 ]] && run_opts+=(--verbose)
 t1=$SECONDS
@@ -201,6 +214,23 @@ if [[ ",$run_tests," == *,check-30-tree,* ]]; then
 	hcheck "tree copy: names, sizes and modes" sh -c "
 		cd '$g/tree-copy' && find . ! -type d -exec stat -c '%n %s %a' {} + |
 			LC_ALL=C sort | cmp - ../../host/tree.stat"
+fi
+if [[ ",$run_tests," == *,check-50-mmap,* ]]; then
+	heq "the write through the guest's shared mapping is on the host" \
+		"written through a shared mapping" "$(head -c 32 "$g/mapped" 2>&1)"
+fi
+if [[ "$kind" == vfsd && " ${VFSD_GUEST_ARGS:-} " == *" --security-label "* ]]; then
+	# The flags of the guest's INIT as vfsd granted them: bit 32 is
+	# FUSE_SECURITY_CTX, so every create above carried the context header.
+	f=$(sed -n 's/.*fuse: INIT 7\.\([0-9]*\): flags \(0x[0-9a-f]*\).*/\2/p' "$tmp/daemon.log" | head -n1)
+	heq "the guest's client was granted FUSE_SECURITY_CTX (INIT flags $f)" 1 \
+		"$(((${f:-0} >> 32) & 1))"
+fi
+if [[ ",$run_tests," == *,check-60-acl,* ]]; then
+	heq "the guest's default ACL is on the host's directory" \
+		"default:user:65534:rwx" "$(getfacl -cnp "$g/acl/dacl" 2>&1 | grep '^default:user:[0-9]')"
+	heq "the mask the guest's chmod rewrote is on the host" "mask::r--" \
+		"$(getfacl -cnp "$g/acl/masked" 2>&1 | grep '^mask')"
 fi
 if [[ ",$run_tests," == *,check-90-remount,* ]]; then
 	heq "file written before the remount" persist "$(cat "$g/persist" 2>&1)"

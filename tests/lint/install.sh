@@ -20,3 +20,6 @@ caps = json.loads(subprocess.check_output([binary, "--print-capabilities"]))
 assert caps["type"] == "fs", caps
 print("ok:", d["binary"], caps)
 PY
+man=$(find "$dest" -path '*/share/man/man1/vfsd.1*')
+[ -n "$man" ] || { echo "no man page installed" >&2; exit 1; }
+echo "ok: man page at ${man#"$dest"}"

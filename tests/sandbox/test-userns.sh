@@ -217,7 +217,8 @@ fi
 
 # 4. The vhost smoke test, daemon and frontend as the user, sandbox by
 # default and with a map.
-for args in "" "--uid-map=:0:$U:1: --gid-map=:0:$U:1:"; do
+for args in "" "--uid-map=:0:$U:1: --gid-map=:0:$U:1:" \
+	"--translate-uid=map:0:$U:1 --translate-gid=map:0:$U:1"; do
 	# shellcheck disable=SC2086 # word splitting wanted
 	if as_user "$smoke" -- "$vfsd" --shared-dir '{dir}' --socket-path '{sock}' \
 		$args >"$tmp/smoke" 2>&1; then
@@ -259,8 +260,6 @@ one_line "--uid-map with --sandbox none" "need --sandbox namespace" \
 	user_vfsd --sandbox none --uid-map=:0:$U:1:
 one_line "--gid-map as root" "not root" "$vfsd" --shared-dir "$tmp/share" \
 	--socket-path "$sock" --gid-map=:0:0:1:
-one_line "--translate-uid" "not supported" \
-	user_vfsd --translate-uid=map:0:$U:1
 
 # A user namespace whose own limit of user namespaces is 0: vfsd started in
 # it (as $U) may create none, which nothing outside it notices.

@@ -74,6 +74,10 @@ struct vhf {
 
 	uint64_t unique; /* atomic */
 	struct vhf_queue q[VHF_MAX_QUEUES];
+	/* vhf_fuse_set_ids(), vhf_fuse_next_extlen(); single-threaded use */
+	bool hdr_ids;
+	uint32_t hdr_uid, hdr_gid;
+	uint16_t next_extlen;
 };
 
 static int64_t now_ms(void)
@@ -1021,9 +1025,25 @@ void vhf_fuse_in_header(struct vhf *fe, struct fuse_in_header *h,
 	h->opcode = opcode;
 	h->unique = vhf_next_unique(fe);
 	h->nodeid = nodeid;
-	h->uid = getuid();
-	h->gid = getgid();
+	h->uid = fe->hdr_ids ? fe->hdr_uid : getuid();
+	h->gid = fe->hdr_ids ? fe->hdr_gid : getgid();
 	h->pid = (uint32_t)getpid();
+	if (fe->next_extlen) { /* written only here: other threads read 0 */
+		h->total_extlen = fe->next_extlen;
+		fe->next_extlen = 0;
+	}
+}
+
+void vhf_fuse_set_ids(struct vhf *fe, uint32_t uid, uint32_t gid)
+{
+	fe->hdr_ids = true;
+	fe->hdr_uid = uid;
+	fe->hdr_gid = gid;
+}
+
+void vhf_fuse_next_extlen(struct vhf *fe, uint16_t n)
+{
+	fe->next_extlen = n;
 }
 
 #define VHF_FUSE_MAX_SEGS 16

@@ -259,6 +259,12 @@ uint64_t vhf_next_unique(struct vhf *fe);
 void vhf_fuse_in_header(struct vhf *fe, struct fuse_in_header *h,
 			uint32_t opcode, uint64_t nodeid, uint32_t len);
 
+/* The uid and gid later request headers carry (default: the process's). */
+void vhf_fuse_set_ids(struct vhf *fe, uint32_t uid, uint32_t gid);
+/* total_extlen of the next request header built: its last 8 * @n argument
+ * bytes are request extensions. */
+void vhf_fuse_next_extlen(struct vhf *fe, uint16_t n);
+
 /* Helpers: 0, a negative FUSE error from the reply, or a transport error.
  * -EBADMSG when a reply is shorter than its opcode requires. */
 int vhf_fuse_init(struct vhf *fe, unsigned q, uint32_t want_flags,

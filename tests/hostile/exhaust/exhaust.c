@@ -5,7 +5,8 @@
  * daemon.
  *
  *   hostile-exhaust [-v] [--case NAME]... [--entries N] [--slice N]
- *                   [--flood-ms MS] [--storm N] -- DAEMON ARGS...
+ *                   [--flood-ms MS] [--storm N] [--handles]
+ *                   -- DAEMON ARGS...
  *
  * "{sock}" and "{dir}" in the daemon's arguments are filled in. Every case
  * starts a fresh daemon (appending the options it needs) and finds the
@@ -19,7 +20,9 @@
  *
  *   lookup     --rlimit-nofile 1024: LOOKUP 5000 files without FORGET.
  *              Every LOOKUP is answered; once the fds run out the answer
- *              is EMFILE/ENFILE; meanwhile requests that need no new fd
+ *              is EMFILE/ENFILE (with --handles: a daemon that holds
+ *              inodes by file handle answers every one, within the limit);
+ *              meanwhile requests that need no new fd
  *              (GETATTR, READ and READDIR on handles opened before,
  *              STATFS) still work and READDIRPLUS still lists every name;
  *              after BATCH_FORGET of everything the fd count is back
@@ -120,6 +123,15 @@ static char topdir[64];
 static unsigned opt_entries = 1000000;
 static unsigned opt_slice = 10000;
 static unsigned opt_flood_ms = 2000;
+/* lookup: the daemon holds inodes by file handle (vfsd's default where
+ * handles work): no EMFILE at all (--handles) */
+static bool opt_handles;
+/* handles: files flooded, under an fd limit of a tenth of them */
+static unsigned opt_files = 20000;
+/* handles: the most fds the serving process may hold while they are held
+ * (--max-fds; "hundreds" with --inode-file-handles=prefer|mandatory, half
+ * the fd limit plus the fixed ones by default) */
+static unsigned opt_max_fds = 1000;
 static unsigned opt_storm = 200000;
 
 static bool check(bool ok, const char *fmt, ...)
@@ -266,6 +278,9 @@ struct dmn {
 	struct vhf *fe;
 	struct fuse_init_out init;
 };
+
+/* the daemon of the file-handle flood (handles_case) */
+static struct dmn d_handles;
 
 static int make_pat_file(const char *path, size_t len, unsigned salt)
 {
@@ -1029,10 +1044,16 @@ static void case_lookup(void)
 	     ok, refs.distinct, emfile, first_err ? strerror(-first_err) : "-",
 	     other, now_s() - t0);
 	check(lost == 0, "every LOOKUP answered (%u unanswered)", lost);
-	check(ok > 0 && emfile > 0 && other == 0,
-	      "LOOKUPs succeed until the fds run out, then EMFILE/ENFILE "
-	      "(%u ok, %u EMFILE/ENFILE, %u other)",
-	      ok, emfile, other);
+	if (opt_handles)
+		check(ok == LOOKUP_FILES && emfile == 0 && other == 0,
+		      "held by file handle: every LOOKUP succeeds, no EMFILE "
+		      "(%u ok, %u EMFILE/ENFILE, %u other)",
+		      ok, emfile, other);
+	else
+		check(ok > 0 && emfile > 0 && other == 0,
+		      "LOOKUPs succeed until the fds run out, then EMFILE/ENFILE "
+		      "(%u ok, %u EMFILE/ENFILE, %u other)",
+		      ok, emfile, other);
 	check(at_limit.fds <= 1024, "fds at the limit: %d <= 1024",
 	      at_limit.fds);
 
@@ -2817,6 +2838,161 @@ out_rm:
 	dmn_cleanup(&d);
 }
 
+/* ==== case handles ==== */
+
+/* Bytes of the daemon's anonymous memory per held inode: the goal of
+ * --inode-file-handles (docs/LIMITS.md). ASan's redzones and quarantine
+ * make every allocation several times larger. */
+#ifdef EXHAUST_ASAN
+#define HANDLES_BYTES_PER_INODE 1500
+#else
+#define HANDLES_BYTES_PER_INODE 200
+#endif
+#define HANDLES_FILE_LEN 64
+
+/* LOOKUP every file of many/ (no FORGET) into @refs; errors counted. */
+static unsigned flood(struct dmn *d, uint64_t many, unsigned n,
+		      struct reftab *refs, uint64_t *ids, double *secs)
+{
+	struct fuse_entry_out e;
+	char name[32];
+	unsigned errs = 0;
+	double t0 = now_s();
+
+	for (unsigned i = 0; i < n; i++) {
+		int r;
+
+		snprintf(name, sizeof(name), "f%07u", i);
+		r = lookup(d->fe, RQ, many, name, &e);
+		if (r) {
+			errs++;
+			ids[i] = 0;
+			continue;
+		}
+		ids[i] = e.nodeid;
+		reftab_add(refs, e.nodeid, 1);
+	}
+	*secs = now_s() - t0;
+	return errs;
+}
+
+static void case_handles(void)
+{
+	char limit[16], path[256];
+	const char *extra[] = { "--rlimit-nofile", limit, NULL };
+	struct vhf_opts opts = { 0 };
+	struct fuse_entry_out e = { 0 };
+	struct fuse_attr_out ao = { 0 };
+	struct pstat before, held, served, forgot, again;
+	struct reftab refs = { 0 };
+	unsigned n = opt_files, i, errs, bad = 0;
+	uint64_t *ids = calloc(n, sizeof(*ids));
+	uint64_t many = 0;
+	uint8_t buf[HANDLES_FILE_LEN];
+	double secs, t0;
+	long per, per2;
+	int fb = fails, r;
+
+	snprintf(limit, sizeof(limit), "%u", n / 10 < 64 ? 64 : n / 10);
+	if (!check(ids && !dmn_prepare(&d_handles), "prepare the share"))
+		goto out_free;
+	snprintf(path, sizeof(path), "%s/many", d_handles.share);
+	mkdir(path, 0755);
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/many/f%07u", d_handles.share,
+			 i);
+		if (make_pat_file(path, HANDLES_FILE_LEN, i))
+			break;
+	}
+	if (!check(i == n, "create %u files of %u bytes (%.2f s)", i,
+		   HANDLES_FILE_LEN, now_s() - t0))
+		goto out_rm;
+	if (!dmn_start(&d_handles, extra, &opts, 0))
+		goto out_stop;
+	r = lookup(d_handles.fe, RQ, FUSE_ROOT_ID, "many", &e);
+	many = r ? 0 : e.nodeid;
+	if (!check(!r, "LOOKUP many (%s)", errname(r)))
+		goto out_stop;
+	pstat_read(d_handles.sp, &before);
+	pstat_note("before", &before);
+
+	/* 1. n distinct files held under an fd limit of n / 10. */
+	errs = flood(&d_handles, many, n, &refs, ids, &secs);
+	pstat_read(d_handles.sp, &held);
+	pstat_note("held", &held);
+	per = (held.anon - before.anon) * 1024 / (long)n;
+	note("%u LOOKUPs in %.2f s (%.0f/s) under --rlimit-nofile %s: %u "
+	     "errors, fds %d, %ld bytes of RssAnon per held inode",
+	     n, secs, n / secs, limit, errs, held.fds, per);
+	check(errs == 0, "every LOOKUP of %u succeeds (%u errors)", n, errs);
+	check(refs.distinct == n, "%u distinct nodes held (%zu)", n,
+	      refs.distinct);
+	check(held.fds <= (int)opt_max_fds, "fds stay at most %u (%d)",
+	      opt_max_fds, held.fds);
+	check(per <= HANDLES_BYTES_PER_INODE,
+	      "memory per held inode %ld <= %d bytes", per,
+	      HANDLES_BYTES_PER_INODE);
+
+	/* 2. Every held node still answers GETATTR, OPEN and READ. */
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		uint64_t fh = 0;
+		size_t got = 0;
+
+		r = getattr(d_handles.fe, RQ, ids[i], &ao);
+		if (!r && !S_ISREG(ao.attr.mode))
+			r = -EBADMSG;
+		if (!r)
+			r = open_node(d_handles.fe, RQ, FUSE_OPEN, ids[i],
+				      O_RDONLY, &fh);
+		if (!r) {
+			r = read_fh(d_handles.fe, RQ, FUSE_READ, ids[i], fh, 0,
+				    sizeof(buf), buf, &got);
+			if (!r && (got != sizeof(buf) ||
+				   !is_pat(buf, sizeof(buf), 0, i)))
+				r = -EBADMSG;
+			release(d_handles.fe, RQ, FUSE_RELEASE, ids[i], fh);
+		}
+		if (r && bad++ < 3)
+			note("node of f%07u: %s", i, errname(r));
+	}
+	pstat_read(d_handles.sp, &served);
+	pstat_note("after GETATTR+OPEN+READ of each", &served);
+	check(bad == 0,
+	      "every held node answers GETATTR, OPEN and READ with its bytes "
+	      "(%u failed, %.2f s)",
+	      bad, now_s() - t0);
+	check(served.fds <= (int)opt_max_fds, "fds still at most %u (%d)",
+	      opt_max_fds, served.fds);
+
+	/* 3. FORGET all, then the same flood again: memory is reused. */
+	r = reftab_forget(d_handles.fe, &refs);
+	getattr(d_handles.fe, RQ, FUSE_ROOT_ID, &ao);
+	pstat_read(d_handles.sp, &forgot);
+	pstat_note("after BATCH_FORGET", &forgot);
+	check(!r, "BATCH_FORGET of every reference (%s)", errname(r));
+	errs = flood(&d_handles, many, n, &refs, ids, &secs);
+	pstat_read(d_handles.sp, &again);
+	pstat_note("second flood held", &again);
+	per2 = (again.anon - held.anon) * 1024 / (long)n;
+	check(errs == 0, "second flood: every LOOKUP succeeds (%u errors)",
+	      errs);
+	check(again.anon <= served.anon + 256,
+	      "second flood does not grow RssAnon (%ld kB, was %ld kB; "
+	      "%ld bytes per inode more)",
+	      again.anon, served.anon, per2);
+	reftab_forget(d_handles.fe, &refs);
+	still_serves(&d_handles, "after the floods");
+out_stop:
+	dmn_stop(&d_handles, fb);
+out_rm:
+	reftab_free(&refs);
+	dmn_cleanup(&d_handles);
+out_free:
+	free(ids);
+}
+
 /* ==== main ==== */
 
 static const struct {
@@ -2826,6 +3002,7 @@ static const struct {
 	{ "lookup", case_lookup },	 { "bigdir", case_bigdir },
 	{ "sizes", case_sizes },	 { "flood", case_flood },
 	{ "interrupt", case_interrupt }, { "pool", case_pool },
+	{ "handles", case_handles },
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -2871,6 +3048,15 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--flood-ms") && i + 1 < argc) {
 			if (!parse_uint(argv[++i], 600000, &opt_flood_ms))
 				goto usage;
+		} else if (!strcmp(argv[i], "--files") && i + 1 < argc) {
+			if (!parse_uint(argv[++i], 10000000, &opt_files) ||
+			    opt_files < 10)
+				goto usage;
+		} else if (!strcmp(argv[i], "--max-fds") && i + 1 < argc) {
+			if (!parse_uint(argv[++i], 10000000, &opt_max_fds))
+				goto usage;
+		} else if (!strcmp(argv[i], "--handles")) {
+			opt_handles = true;
 		} else if (!strcmp(argv[i], "--storm") && i + 1 < argc) {
 			if (!parse_uint(argv[++i], 10000000, &opt_storm) ||
 			    opt_storm < 2)
@@ -2916,7 +3102,8 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr,
 		"usage: %s [-v] [--case lookup|bigdir|sizes|flood|interrupt|"
-		"pool]... [--entries N] [--slice N] [--flood-ms MS] "
+		"pool|handles]... [--entries N] [--slice N] [--flood-ms MS] "
+		"[--files N] [--max-fds N] [--handles] "
 		"[--storm N] -- DAEMON ARGS... ({sock} and {dir} are "
 		"substituted)\n",
 		argv[0]);

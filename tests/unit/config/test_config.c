@@ -111,8 +111,19 @@ static void test_defaults(void **state)
 	assert_false(r.cfg.writeback);
 	assert_false(r.cfg.allow_direct_io);
 	assert_int_equal(r.cfg.readdirplus, CONFIG_AUTO);
-	assert_false(r.cfg.announce_submounts);
+	/* On by default, as in the Rust virtiofsd. */
+	assert_true(r.cfg.announce_submounts);
 	assert_false(r.cfg.killpriv_v2);
+	assert_false(r.cfg.allow_mmap);
+	assert_false(r.cfg.preserve_noatime);
+	assert_int_equal(r.cfg.inode_fh, CONFIG_FH_AUTO);
+	assert_null(r.cfg.xattrmap);
+	assert_false(r.cfg.posix_acl);
+	assert_false(r.cfg.security_label);
+	assert_int_equal(r.cfg.translate_uid_count, 0);
+	assert_int_equal(r.cfg.translate_gid_count, 0);
+	assert_null(r.cfg.migration_option);
+	assert_false(r.cfg.daemonize);
 	assert_int_equal(r.cfg.threads, 0);
 	assert_int_equal(r.cfg.log_level, LOG_LEVEL_INFO);
 	assert_false(r.cfg.syslog);
@@ -189,6 +200,92 @@ static void test_flags(void **state)
 	assert_false(r.cfg.xattr);
 	assert_int_equal(r.cfg.readdirplus, CONFIG_OFF);
 	assert_false(r.cfg.killpriv_v2);
+	run_free(&r);
+}
+
+/* The options of the Rust virtiofsd 1.13 this parser added. */
+static void test_rust_options(void **state)
+{
+	static const struct {
+		const char *arg;
+		enum config_inode_fh mode;
+	} fh[] = {
+		{ "never", CONFIG_FH_NEVER },
+		{ "prefer", CONFIG_FH_PREFER },
+		{ "fallback", CONFIG_FH_PREFER },
+		{ "mandatory", CONFIG_FH_MANDATORY },
+	};
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(fh) / sizeof(fh[0]); i++) {
+		parse_args(&r, BASE, "--inode-file-handles", fh[i].arg, NULL);
+		assert_ok(&r);
+		assert_int_equal(r.cfg.inode_fh, fh[i].mode);
+		run_free(&r);
+	}
+	assert_string_equal(config_inode_fh_name(CONFIG_FH_PREFER), "prefer");
+
+	parse_args(&r, BASE, "--allow-mmap", "--preserve-noatime",
+		   "--no-announce-submounts", "--posix-acl", NULL);
+	assert_ok(&r);
+	assert_true(r.cfg.allow_mmap);
+	assert_true(r.cfg.preserve_noatime);
+	assert_false(r.cfg.announce_submounts);
+	assert_true(r.cfg.posix_acl);
+	assert_true(r.cfg.xattr); /* implied */
+	assert_false(r.cfg.security_label);
+	run_free(&r);
+
+	parse_args(&r, BASE, "--security-label", "--xattrmap",
+		   ":map::user.virtiofs.:", NULL);
+	assert_ok(&r);
+	assert_true(r.cfg.security_label);
+	assert_true(r.cfg.xattr);
+	assert_string_equal(r.cfg.xattrmap, ":map::user.virtiofs.:");
+	run_free(&r);
+
+	parse_args(&r, BASE, "-o",
+		   "xattrmap=:ok:all:::,posix_acl,security_label", NULL);
+	assert_ok(&r);
+	assert_true(r.cfg.xattr);
+	assert_true(r.cfg.posix_acl);
+	assert_true(r.cfg.security_label);
+	assert_string_equal(r.cfg.xattrmap, ":ok:all:::");
+	run_free(&r);
+
+	parse_args(&r, BASE, "-o", "no_posix_acl,no_security_label", NULL);
+	assert_ok(&r);
+	assert_false(r.cfg.posix_acl);
+	assert_false(r.cfg.security_label);
+	assert_false(r.cfg.xattr);
+	run_free(&r);
+
+	/* Repeatable, kept in order for the passthrough to check. */
+	parse_args(&r, BASE, "--translate-uid", "map:1000:0:1",
+		   "--translate-uid=guest:0:5000:10", "--translate-gid",
+		   "forbid-guest:7:3", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.translate_uid_count, 2);
+	assert_string_equal(r.cfg.translate_uid[0], "map:1000:0:1");
+	assert_string_equal(r.cfg.translate_uid[1], "guest:0:5000:10");
+	assert_int_equal(r.cfg.translate_gid_count, 1);
+	assert_string_equal(r.cfg.translate_gid[0], "forbid-guest:7:3");
+	run_free(&r);
+
+	/* The deprecated spelling of --socket-path; the C daemon's
+	 * leftovers are accepted without effect. */
+	parse_args(&r, "--shared-dir", "/s", "--socket", "/run/v.sock", "-o",
+		   "debug,allow_root,max_idle_threads=8", NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.socket_path, "/run/v.sock");
+	assert_int_equal(r.cfg.log_level, LOG_LEVEL_DEBUG);
+	run_free(&r);
+
+	parse_args(&r, "--shared-dir", "/s", "--socket-path", "/v.sock",
+		   "--daemonize", NULL);
+	assert_ok(&r);
+	assert_true(r.cfg.daemonize);
+	assert_true(r.cfg.syslog); /* no terminal left to log to */
 	run_free(&r);
 }
 
@@ -480,10 +577,36 @@ static const struct {
 	{ { BASE, "--gid-map", ":0:1000:10:", "--gid-map", ":10:1005:1:" },
 	  "overlaps :0:1000:10: on the host" },
 	{ { BASE, "--uid-map" }, "'--uid-map' needs a value" },
-	{ { BASE, "--translate-uid", "map:0:1000:1" },
-	  "'--translate-uid' is not supported" },
-	{ { BASE, "--translate-gid=squash-guest:0:100:4294967295" },
-	  "'--translate-gid' is not supported" },
+	{ { BASE, "--translate-uid" }, "'--translate-uid' needs a value" },
+	{ { BASE, "--translate-gid=" }, "non-empty value" },
+	{ { BASE, "--inode-file-handles", "sometimes" },
+	  "bad file handle mode 'sometimes'" },
+	{ { BASE, "--inode-file-handles" }, "needs a value" },
+	{ { BASE, "--inode-file-handles=never",
+	    "--inode-file-handles=mandatory" },
+	  "conflicts" },
+	{ { BASE, "--xattrmap" }, "'--xattrmap' needs a value" },
+	{ { BASE, "--xattrmap", ":ok:all:::", "--no-xattr" }, "conflicts" },
+	{ { BASE, "--posix-acl", "-o", "no_xattr" }, "conflicts" },
+	{ { BASE, "--security-label", "--no-xattr" }, "conflicts" },
+	{ { BASE, "--posix-acl", "-o", "no_posix_acl" }, "conflicts" },
+	{ { BASE, "--announce-submounts", "--no-announce-submounts" },
+	  "conflicts" },
+	{ { BASE, "--allow-mmap=1" }, "'--allow-mmap' takes no value" },
+	{ { BASE, "--migration-mode", "teleport" },
+	  "bad migration mode 'teleport'" },
+	{ { BASE, "--migration-on-error", "retry" },
+	  "bad migration error action 'retry'" },
+	{ { BASE, "--migration-mode", "file-handles" },
+	  "'--migration-mode': vfsd cannot live-migrate yet" },
+	{ { BASE, "--migration-on-error=guest-error" },
+	  "'--migration-on-error': vfsd cannot live-migrate yet" },
+	{ { BASE, "--migration-verify-handles" },
+	  "'--migration-verify-handles': vfsd cannot live-migrate yet" },
+	{ { BASE, "--migration-confirm-paths", "--migration-mode=find-paths" },
+	  "'--migration-confirm-paths': vfsd cannot live-migrate yet" },
+	{ { BASE, "-o", "max_idle_threads=lots" }, "bad value 'lots'" },
+	{ { BASE, "--daemonize" }, "'--daemonize' is for vhost-user serving" },
 	/* Errors come before --help. */
 	{ { "--help", "--bogus" }, "unknown option '--bogus'" },
 };
@@ -857,6 +980,7 @@ int main(void)
 		cmocka_unit_test(test_equals_form),
 		cmocka_unit_test(test_cache_values),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_rust_options),
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_legacy_basic),
 		cmocka_unit_test(test_legacy_flags),
