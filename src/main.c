@@ -387,8 +387,6 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 				strerror(-ret));
 			return 1;
 		}
-		log_info("waiting for a vhost-user frontend on %s",
-			 cfg->socket_path);
 	}
 	if (cfg->daemonize) {
 		ret = daemonize();
@@ -408,6 +406,11 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 		unlink_socket = ret == 0 || sbo->mode == SANDBOX_NONE;
 		goto out_close_listen;
 	}
+	/* Said only once serving is certain: a refusal inside the sandbox
+	 * (--inode-file-handles=mandatory) is then the only line. */
+	if (cfg->socket_path)
+		log_info("waiting for a vhost-user frontend on %s",
+			 cfg->socket_path);
 	atomic_store(&stop_fd, lfd);
 	ret = start_signal_thread();
 	if (ret) {
