@@ -4,7 +4,8 @@
 # own, its maps (the default, --uid-map/--gid-map written directly or by
 # newuidmap/newgidmap), what the serving process is as seen from outside,
 # who owns on the host what a guest creates through it, and one clear line
-# where user namespaces are forbidden or a map is refused.
+# where user namespaces are forbidden or a map is refused; --translate-uid
+# and --translate-gid on top of a user namespace.
 #   tests/sandbox/test-userns.sh PATH/TO/vfsd PATH/TO/sandbox-userns \
 #       PATH/TO/vhost-smoke
 vfsd=${1:?usage: test-userns.sh VFSD SANDBOX-USERNS VHOST-SMOKE}
@@ -192,6 +193,21 @@ if $have_newidmap; then
 	check "ranges: ... so g5 is $(host_owner "$tmp/share/g5") on the host" \
 		test "$(host_owner "$tmp/share/g5")" = "$((SUB + 4)):$((SUB + 6))"
 	reap_vfsd ranges
+
+	# --translate-* on top of a user namespace: the guest's 100:100 is
+	# the namespace's 5:7 (subordinate ids on the host), both ways.
+	launcher=("${ids_ns[@]}")
+	start_user_vfsd "$tmp/share" --uid-map :0:$U:1: \
+		--uid-map :1:$SUB:999: --gid-map :0:$U:1: --gid-map :1:$SUB:999: \
+		--translate-uid map:100:5:1 --translate-gid map:100:7:1
+	launcher=()
+	"$client" "$sock" as:100:100 create:g6 >"$tmp/out" 2>&1 ||
+		bad "translate in userns: client: $(cat "$tmp/out")"
+	check "translate in userns: g6 shows as the guest's 100:100 ($(reported g6))" \
+		test "$(reported g6)" = 100:100
+	check "translate in userns: g6 is $(host_owner "$tmp/share/g6") on the host" \
+		test "$(host_owner "$tmp/share/g6")" = "$((SUB + 4)):$((SUB + 6))"
+	reap_vfsd "translate in userns"
 
 	# Only subordinate ids: the daemon serves as their 0.
 	launcher=("${ids_ns[@]}")
