@@ -304,8 +304,8 @@ static void reuse_with(const char *label, const char *const *extra)
 	      label, errname(r));
 	r = vhf_fuse_open(d.fe, RQ, ea.nodeid, O_RDONLY,
 			  &(struct fuse_open_out){ 0 });
-	check(r == -ENOENT || r == -ESTALE, "%s: OPEN of a's old nodeid fails (%s)",
-	      label, errname(r));
+	check(r == -ENOENT || r == -ESTALE,
+	      "%s: OPEN of a's old nodeid fails (%s)", label, errname(r));
 	r = vhf_fuse_lookup(d.fe, RQ, FUSE_ROOT_ID, name, &eb2);
 	check(!r && eb2.nodeid == eb.nodeid,
 	      "%s: LOOKUP %s again: the same nodeid (%s)", label, name,
@@ -313,8 +313,8 @@ static void reuse_with(const char *label, const char *const *extra)
 	vhf_fuse_forget(d.fe, ea.nodeid, 1);
 	r = vhf_fuse_getattr(d.fe, RQ, eb.nodeid, &ao);
 	check(!r && ao.attr.ino == ino_a,
-	      "%s: after FORGET of the old node the new one serves (%s)",
-	      label, errname(r));
+	      "%s: after FORGET of the old node the new one serves (%s)", label,
+	      errname(r));
 out_stop:
 	dmn_stop_check(&d);
 out:
@@ -323,13 +323,12 @@ out:
 
 static void case_reuse(void)
 {
-	reuse_with("mandatory", (const char *[]){
-					"--inode-file-handles=mandatory",
-					NULL });
+	reuse_with("mandatory",
+		   (const char *[]){ "--inode-file-handles=mandatory", NULL });
 	/* By default handles take over when fds run short: a limit of 600
 	 * caches 300 fds, fewer than the files looked up. */
-	reuse_with("default", (const char *[]){ "--rlimit-nofile", "600",
-						NULL });
+	reuse_with("default",
+		   (const char *[]){ "--rlimit-nofile", "600", NULL });
 }
 
 /* ---- nohandles ---- */
@@ -423,8 +422,8 @@ static void submount_with(const char *mode)
 		return;
 	snprintf(sub, sizeof(sub), "%s/sub", d.share);
 	errno = 0;
-	if (!check(mkdir(sub, 0755) == 0 &&
-			   mount("vfsd-test", sub, "ramfs", 0, "mode=0755") == 0,
+	if (!check(mkdir(sub, 0755) == 0 && mount("vfsd-test", sub, "ramfs", 0,
+						  "mode=0755") == 0,
 		   "%s: ramfs mounted at share/sub (%s)", opt,
 		   errno ? strerror(errno) : "ok"))
 		goto out;
@@ -487,9 +486,8 @@ static void caps_with(const char *mode, bool want)
 	r = dmn_start(&d, (const char *[]){ opt, NULL }, true);
 	if (check(!r, "%s: start, connect, INIT (%s)", opt, errname(r))) {
 		r = tu_proc_status(tu_serving_pid(d.pid), keys, 1, 16, &cap);
-		check(r == 1 &&
-			      !!(cap & (1ull << CAP_DAC_READ_SEARCH_BIT)) ==
-				      want,
+		check(r == 1 && !!(cap & (1ull << CAP_DAC_READ_SEARCH_BIT)) ==
+					want,
 		      "%s: CAP_DAC_READ_SEARCH %s (CapEff %llx)", opt,
 		      want ? "kept" : "dropped", cap);
 	}
