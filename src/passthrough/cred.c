@@ -129,21 +129,42 @@ void pt_cap_fsetid_restore(bool dropped)
 			"cannot restore CAP_FSETID on this thread: %d", errno);
 }
 
+/*
+ * The thread's fsuid and fsgid as last set here (-1: not known yet). Only
+ * this file changes them once threads run, so a switch to the id a thread
+ * already has (a root requester of a root daemon, the way back after it)
+ * costs no system call.
+ */
+static __thread int64_t thread_fsuid = -1;
+static __thread int64_t thread_fsgid = -1;
+
 /* setfsuid/setfsgid report the previous id, never an error: read the id
  * back to learn whether the change happened. */
 static int set_fsuid(uint32_t uid, uint32_t *old)
 {
+	if (thread_fsuid == (int64_t)uid) {
+		*old = uid;
+		return 0;
+	}
 	*old = syscall(PT_SYS_SETFSUID, uid);
+	thread_fsuid = -1;
 	if ((uint32_t)syscall(PT_SYS_SETFSUID, -1) != uid)
 		return -EPERM;
+	thread_fsuid = uid;
 	return 0;
 }
 
 static int set_fsgid(uint32_t gid, uint32_t *old)
 {
+	if (thread_fsgid == (int64_t)gid) {
+		*old = gid;
+		return 0;
+	}
 	*old = syscall(PT_SYS_SETFSGID, gid);
+	thread_fsgid = -1;
 	if ((uint32_t)syscall(PT_SYS_SETFSGID, -1) != gid)
 		return -EPERM;
+	thread_fsgid = gid;
 	return 0;
 }
 

@@ -24,6 +24,16 @@
  * worker: anything else is served inline rather than queued behind lock
  * waits that may never end (docs/LIMITS.md).
  *
+ * Adaptive polling: once a queue thread has emptied its ring it keeps
+ * reading the avail index for a window of time before it goes to sleep on
+ * the kick eventfd, with the guest's kicks still suppressed, so that a
+ * request that follows soon is seen without a kick and a wake-up. The
+ * window tunes itself per queue from how long the queue actually waited
+ * for its next request (poll_adjust(), the rule QEMU's event loop uses):
+ * it grows while requests come within the largest window, and halves
+ * down to nothing when they do not, so an idle queue sleeps at once and
+ * costs no CPU.
+ *
  * A corrupt ring breaks the device: the fault is logged, the queue's
  * error eventfd signalled, the vhost-user connection shut down, and
  * virtio_fs_serve() returns -EPROTO.
@@ -58,6 +68,13 @@
  * of at least that many bytes always go to a worker (0: every one; a huge
  * value: none). */
 #define VFS_OFFLOAD_IO_BYTES (256u << 10)
+/* The polling window: never longer than VFS_POLL_MAX_NS, started at
+ * VFS_POLL_START_NS when it grows from nothing. A wait longer than the
+ * largest window is a queue gone quiet. The environment variable
+ * VFSD_BENCH_POLL_MAX_NS replaces the maximum for benchmarks (0: never
+ * poll). Off (0) until measured against both peers (issue 11). */
+#define VFS_POLL_MAX_NS 0u
+#define VFS_POLL_START_NS 4000u
 
 struct vfs_dev;
 
@@ -74,6 +91,7 @@ struct vfs_queue {
 	pthread_mutex_t lock; /* serialises every virtq_* call on ->vq */
 	pthread_cond_t drained;
 	unsigned int pending; /* offloaded, not pushed; protected by ->lock */
+	uint32_t poll_ns; /* the polling window; queue thread only */
 };
 
 /* One request. Inline ones live on the queue thread's stack and use the
@@ -107,6 +125,7 @@ struct vfs_dev {
 	bool pool_stop; /* protected by ->pool_lock */
 	uint32_t offload_io_bytes; /* immutable */
 	bool offload_always; /* immutable: large I/O even on an idle queue */
+	uint32_t poll_max_ns; /* immutable: the largest polling window */
 };
 
 /* --- replies --- */
@@ -369,6 +388,24 @@ static uint32_t offload_threshold(bool *fixed)
 	return (uint32_t)v;
 }
 
+static uint32_t poll_max(void)
+{
+	const char *s = getenv("VFSD_BENCH_POLL_MAX_NS");
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return VFS_POLL_MAX_NS;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > 1000000000ul) {
+		log_warn("ignoring VFSD_BENCH_POLL_MAX_NS=%s", s);
+		return VFS_POLL_MAX_NS;
+	}
+	log_info("benchmark setting: queues poll for at most %lu ns", v);
+	return (uint32_t)v;
+}
+
 static void queue_fault(struct vfs_queue *q)
 {
 	struct vfs_dev *dev = q->dev;
@@ -380,15 +417,87 @@ static void queue_fault(struct vfs_queue *q)
 	vu_dev_shutdown(dev->vu);
 }
 
-/* Pop and serve until the ring is empty. Returns -EPROTO when broken. */
-static int drain(struct vfs_queue *q)
+static uint64_t now_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool ring_pending(struct vfs_queue *q)
+{
+	bool more;
+
+	pthread_mutex_lock(&q->lock);
+	more = virtq_avail_pending(q->vq);
+	pthread_mutex_unlock(&q->lock);
+	return more;
+}
+
+/*
+ * Read the avail index for up to the queue's window after @since (when
+ * the ring went empty). True when a request came; *waited then says
+ * how long after @since.
+ */
+static bool poll_ring(struct vfs_queue *q, uint64_t since, uint64_t *waited)
+{
+	uint64_t t;
+
+	if (!q->poll_ns)
+		return false;
+	do {
+		if (ring_pending(q)) {
+			*waited = now_ns() - since;
+			return true;
+		}
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+		t = now_ns();
+	} while (t - since < q->poll_ns);
+	return false;
+}
+
+/*
+ * The queue waited @waited ns for its next request after its ring went
+ * empty. Within the window: polling saw it, nothing to change. Longer
+ * than the largest window: the queue is going quiet, halve the window
+ * (below the starting size: no polling at all). In between: polling a
+ * little longer would have seen it without a wake-up, so double it.
+ */
+static void poll_adjust(struct vfs_queue *q, uint64_t waited)
+{
+	uint32_t max = q->dev->poll_max_ns;
+
+	if (waited <= q->poll_ns)
+		return;
+	if (waited > max) {
+		q->poll_ns /= 2;
+		if (q->poll_ns < VFS_POLL_START_NS)
+			q->poll_ns = 0;
+	} else {
+		q->poll_ns = q->poll_ns ? q->poll_ns * 2 : VFS_POLL_START_NS;
+		if (q->poll_ns > max)
+			q->poll_ns = max;
+	}
+}
+
+/*
+ * Pop and serve until the ring is empty and stays so for the polling
+ * window. Returns -EPROTO when broken, else 0 with *idle_since set to
+ * when the ring went empty (for poll_adjust() after the sleep).
+ */
+static int drain(struct vfs_queue *q, uint64_t *idle_since)
+{
+	uint64_t waited;
+
+	pthread_mutex_lock(&q->lock);
+	virtq_set_notification(q->vq, false);
+	pthread_mutex_unlock(&q->lock);
 	for (;;) {
 		bool more;
 
-		pthread_mutex_lock(&q->lock);
-		virtq_set_notification(q->vq, false);
-		pthread_mutex_unlock(&q->lock);
 		for (;;) {
 			struct virtq_elem elem;
 			enum virtq_pop_result res;
@@ -404,18 +513,30 @@ static int drain(struct vfs_queue *q)
 			}
 			dispatch(q, &elem);
 		}
+		/* Kicks stay off while we poll: the guest need not kick
+		 * a queue that is watching its ring. */
+		*idle_since = now_ns();
+		if (poll_ring(q, *idle_since, &waited)) {
+			poll_adjust(q, waited);
+			continue;
+		}
 		pthread_mutex_lock(&q->lock);
 		virtq_set_notification(q->vq, true);
 		more = virtq_avail_pending(q->vq);
+		if (more)
+			virtq_set_notification(q->vq, false);
 		pthread_mutex_unlock(&q->lock);
 		if (!more)
 			return 0;
+		poll_adjust(q, now_ns() - *idle_since);
 	}
 }
 
 static void *queue_main(void *arg)
 {
 	struct vfs_queue *q = arg;
+	uint64_t idle_since = 0;
+	bool waited = false;
 
 	for (;;) {
 		struct pollfd pfd[2] = {
@@ -442,8 +563,12 @@ static void *queue_main(void *arg)
 				  strerror(errno));
 			break;
 		}
-		if (drain(q))
+		/* How long the sleep lasted decides the next window. */
+		if (waited && ring_pending(q))
+			poll_adjust(q, now_ns() - idle_since);
+		if (drain(q, &idle_since))
 			break;
+		waited = true;
 	}
 	return NULL;
 }
@@ -587,6 +712,7 @@ int virtio_fs_serve(int conn_fd, const struct virtio_fs_opts *opts,
 		       strnlen(opts->tag, sizeof(dev->config.tag)));
 	dev->config.num_request_queues = nreq;
 	dev->offload_io_bytes = offload_threshold(&dev->offload_always);
+	dev->poll_max_ns = poll_max();
 	pthread_mutex_init(&dev->pool_lock, NULL);
 	pthread_cond_init(&dev->pool_cond, NULL);
 	pthread_cond_init(&dev->pool_done, NULL);
