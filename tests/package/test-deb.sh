@@ -22,6 +22,10 @@ for tool in dpkg-buildpackage dh lintian git; do
 		exit 77
 	}
 done
+git -C "$src" rev-parse --git-dir >/dev/null 2>&1 || {
+	echo "SKIP: $src is not a git checkout (make deb copies the files git lists)"
+	exit 77
+}
 root=$(mktemp -d /tmp/vfsd-deb.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 pass=0 fail=0
