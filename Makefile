@@ -11,7 +11,7 @@ MESON_TEST = meson test --print-errorlogs --no-rebuild
 TSAN_TARGETS = src/vfsd tests/vhost/vhost-multiqueue tests/vhost/vhost-hostile
 
 .PHONY: all deps build build-asan build-tsan check check-tsan check-unit \
-	demo demo-mount fuzz format clean
+	demo demo-mount deb fuzz format clean
 
 all: build
 
@@ -63,6 +63,12 @@ demo: build
 # The same share mounted on the host through /dev/fuse.
 demo-mount: build
 	scripts/demo/mount.sh $(BUILD)/src/vfsd
+
+# The Debian package (vfsd_VERSION_ARCH.deb), built from a copy of the
+# tree so that dpkg-buildpackage leaves the source alone; it lands in the
+# deb/ directory of the build directory (scripts/build-deb.sh).
+deb: deps
+	scripts/build-deb.sh $(BUILD)
 
 FUZZ_SECONDS ?= 600
 # Each fuzz target for FUZZ_SECONDS; new coverage merged into fuzz/corpus/.

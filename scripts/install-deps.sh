@@ -18,6 +18,8 @@ pkgs=(
   busybox-static cpio xz-utils  # the guest tests' initramfs
   rsync diffutils        # tree copy tests
   groff-base bsdextrautils  # the man page test (groff, col)
+  systemd                # systemd-socket-activate, systemd-analyze: unit tests
+  git debhelper dpkg-dev lintian  # make deb and its test
 )
 
 missing=()

@@ -55,6 +55,49 @@ static int check_dir(const char *what, const char *path)
 	return 0;
 }
 
+/* @fd's socket option @opt as an int; -1 if it has none. */
+static int sockopt_int(int fd, int opt)
+{
+	int val = -1;
+	socklen_t len = sizeof(val);
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &val, &len))
+		return -1;
+	return val;
+}
+
+/*
+ * --fd, or the socket passed by socket activation: a listening AF_UNIX
+ * stream socket (vhost-user passes fds, which only AF_UNIX carries).
+ */
+static int check_listen_fd(const struct config *cfg)
+{
+	struct stat st;
+
+	if (fstat(cfg->fd, &st) || !S_ISSOCK(st.st_mode) ||
+	    sockopt_int(cfg->fd, SO_DOMAIN) != AF_UNIX ||
+	    sockopt_int(cfg->fd, SO_TYPE) != SOCK_STREAM ||
+	    sockopt_int(cfg->fd, SO_ACCEPTCONN) != 1) {
+		if (cfg->socket_activated)
+			fprintf(stderr,
+				"vfsd: socket activation: fd %d is not a listening AF_UNIX stream socket (ListenStream= with a path)\n",
+				cfg->fd);
+		else
+			fprintf(stderr,
+				"vfsd: --fd %d is not a listening AF_UNIX stream socket\n",
+				cfg->fd);
+		return -1;
+	}
+	/* The manager passes it inheritable; nothing vfsd starts needs it. */
+	if (cfg->socket_activated &&
+	    fcntl(cfg->fd, F_SETFD, FD_CLOEXEC | fcntl(cfg->fd, F_GETFD)) < 0) {
+		fprintf(stderr, "vfsd: socket activation: fd %d: %s\n", cfg->fd,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything a host mount needs, checked before anything is changed. */
 static int check_environment(const struct config *cfg)
 {
@@ -63,20 +106,8 @@ static int check_environment(const struct config *cfg)
 
 	if (check_dir("shared directory", cfg->shared_dir))
 		return -1;
-	if (cfg->fd >= 0) {
-		int listening = 0;
-		socklen_t len = sizeof(listening);
-
-		if (fstat(cfg->fd, &st) || !S_ISSOCK(st.st_mode) ||
-		    getsockopt(cfg->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
-			       &len) ||
-		    !listening) {
-			fprintf(stderr,
-				"vfsd: --fd %d is not a listening socket\n",
-				cfg->fd);
-			return -1;
-		}
-	}
+	if (cfg->fd >= 0 && check_listen_fd(cfg))
+		return -1;
 	if (!cfg->mount_point)
 		return 0;
 	if (check_dir("mount point", cfg->mount_point))
@@ -411,6 +442,10 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 	if (cfg->socket_path)
 		log_info("waiting for a vhost-user frontend on %s",
 			 cfg->socket_path);
+	else if (cfg->socket_activated)
+		log_info(
+			"waiting for a vhost-user frontend on the socket-activated fd %d",
+			lfd);
 	atomic_store(&stop_fd, lfd);
 	ret = start_signal_thread();
 	if (ret) {

@@ -11,7 +11,9 @@
  * options asking for different values of one setting are reported as a
  * conflict instead of the later one silently winning. After the walk,
  * --help/--version short-circuit; otherwise the required settings are
- * checked. Every error is one line on @err and CONFIG_ERROR.
+ * checked. Every error is one line on @err and CONFIG_ERROR. A socket
+ * passed by socket activation (activation.c) stands in for --fd when the
+ * command line gives neither a socket nor a mount.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -1231,8 +1233,11 @@ static void print_help(FILE *out)
 	      "       vfsd --shared-dir DIR --fd N [OPTIONS]\n"
 	      "       vfsd --shared-dir DIR --mount MNT [OPTIONS]\n"
 	      "       vfsd -o source=DIR[,OPT...] --socket-path PATH [OPTIONS]\n"
+	      "       vfsd --shared-dir DIR [OPTIONS]   (socket-activated)\n"
 	      "\n"
 	      "Serves a host directory over the FUSE protocol (virtio-fs).\n"
+	      "Without --socket-path, --fd or --mount it serves the one socket\n"
+	      "passed by socket activation (LISTEN_PID, LISTEN_FDS=1, fd 3).\n"
 	      "Values are given as '--opt VALUE' or '--opt=VALUE'.\n"
 	      "\n"
 	      "Options:\n",
@@ -1296,9 +1301,15 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 				FILE *out, FILE *err)
 {
 	struct parse_state st = { .cfg = cfg, .err = err };
+	char why[256];
+	int activated_fd = -1;
+	int activation;
 	int ret = 0;
 
 	config_defaults(cfg);
+	/* Read (and cleared from the environment) in every case; used only
+	 * when the command line names no socket and no mount. */
+	activation = config_listen_fds_take(&activated_fd, why, sizeof(why));
 	for (int i = 1; i < argc && ret == 0; i++) {
 		const char *arg = argv[i];
 
@@ -1339,6 +1350,16 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 		perr(&st,
 		     "no shared directory: give --shared-dir DIR (see --help)");
 		goto out_free;
+	}
+	if (!cfg->mount_point && !cfg->socket_path && cfg->fd < 0 &&
+	    activation) {
+		if (activation < 0) {
+			perr(&st, "%s", why);
+			goto out_free;
+		}
+		/* Served as --fd: the manager listens, vfsd accepts. */
+		cfg->fd = activated_fd;
+		cfg->socket_activated = true;
 	}
 	if (!cfg->mount_point && !cfg->socket_path && cfg->fd < 0) {
 		perr(&st,

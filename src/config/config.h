@@ -98,6 +98,7 @@ struct config {
 	char *socket_path; /* --socket-path: vhost-user socket to listen on */
 	char *socket_group; /* --socket-group: group of the socket file */
 	int fd; /* --fd: an already listening socket; -1 if none */
+	bool socket_activated; /* fd came from LISTEN_FDS, not --fd */
 	char *tag; /* --tag: virtio-fs tag answered through GET_CONFIG */
 	unsigned int request_queues; /* --queues: request queues offered */
 	enum config_cache cache;
@@ -166,6 +167,24 @@ void config_free(struct config *cfg);
  */
 int config_parse_idmap(const char *s, struct config_idmap *out,
 		       const char **why);
+
+/* The first descriptor a socket-activating manager passes. */
+#define CONFIG_LISTEN_FDS_START 3
+
+/*
+ * Socket activation (src/config/activation.c): the values of LISTEN_PID
+ * and LISTEN_FDS (NULL when unset) as seen by process @self. Returns 0 when
+ * no socket was passed to this process, 1 with *@fd the socket passed, or
+ * -EINVAL with @why (one line, no "vfsd: ") saying what is wrong.
+ */
+int config_listen_fds_parse(const char *listen_pid, const char *listen_fds,
+			    long self, int *fd, char *why, size_t why_len);
+/*
+ * config_listen_fds_parse() on this process's environment, then remove
+ * LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES from it in every case.
+ */
+int config_listen_fds_take(int *fd, char *why, size_t why_len);
+
 const char *config_cache_name(enum config_cache cache);
 const char *config_inode_fh_name(enum config_inode_fh mode);
 const char *config_sandbox_name(enum config_sandbox sandbox);

@@ -5,7 +5,8 @@
 #  - path-based file-system calls banned in src/passthrough/, where every
 #    operation must be an *at() call relative to a held fd;
 #  - assert()/abort() banned in the code that handles guest input;
-#  - an SPDX line atop every source file.
+#  - an SPDX line atop every source file, script, build file, unit and
+#    packaging file.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -35,6 +36,12 @@ if [ -n "$guest" ]; then
 fi
 
 all=$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
+# Scripts, build files, units and packaging too: everything that can carry
+# a comment. Not: JSON, debian/changelog and source/format (no comment
+# syntax), debian/copyright (its License: fields say it).
+all+=" "$(git ls-files '*.sh' '*.py' 'meson.build' '*/meson.build' \
+  meson_options.txt Makefile 'data/*' 'debian/*' 2>/dev/null |
+  grep -vE '\.json(\.in)?$|^debian/(changelog|copyright|source/format)$' || true)
 for f in $all; do
   head -n 2 "$f" | grep -q 'SPDX-License-Identifier: GPL-2.0-or-later' ||
     report "missing SPDX line: $f"

@@ -973,6 +973,170 @@ static void test_free_twice(void **state)
 	run_free(&r);
 }
 
+/* LISTEN_PID/LISTEN_FDS values alone, for a process with pid 4242. */
+static void test_listen_fds_values(void **state)
+{
+	static const struct {
+		const char *pid, *fds;
+		int ret; /* 0: not activated, 1: fd 3, -EINVAL */
+		const char *why;
+	} cases[] = {
+		{ NULL, NULL, 0, NULL },
+		{ NULL, "1", 0, NULL }, /* no LISTEN_PID: not for us */
+		{ "4242", "1", 1, NULL },
+		{ "4243", "1", 0, NULL }, /* another process's */
+		{ "1", "2", 0, NULL },
+		{ "4243", "junk", 0, NULL }, /* not ours: not looked at */
+		{ "4242", "0", -EINVAL, "passed 0 sockets" },
+		{ "4242", "2", -EINVAL, "passed 2 sockets (LISTEN_FDS=2)" },
+		{ "4242", NULL, -EINVAL, "LISTEN_FDS='' is not a number" },
+		{ "4242", "", -EINVAL, "LISTEN_FDS='' is not a number" },
+		{ "4242", "x", -EINVAL, "LISTEN_FDS='x' is not a number" },
+		{ "4242", "-1", -EINVAL, "LISTEN_FDS='-1'" },
+		{ "4242", " 1", -EINVAL, "LISTEN_FDS=' 1'" },
+		{ "4242", "1 ", -EINVAL, "LISTEN_FDS='1 '" },
+		{ "4242", "+1", -EINVAL, "LISTEN_FDS='+1'" },
+		{ "4242", "99999999999999999999999", -EINVAL, "not a number" },
+		{ "", "1", -EINVAL, "LISTEN_PID='' is not a process id" },
+		{ "0", "1", -EINVAL, "LISTEN_PID='0' is not a process id" },
+		{ "-4242", "1", -EINVAL, "LISTEN_PID='-4242'" },
+		{ "42x", "1", -EINVAL, "LISTEN_PID='42x'" },
+		{ "4242 ", "1", -EINVAL, "LISTEN_PID='4242 '" },
+		{ "99999999999", "1", -EINVAL, "is not a process id" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char why[256] = "";
+		int fd = -1;
+		int ret = config_listen_fds_parse(cases[i].pid, cases[i].fds,
+						  4242, &fd, why, sizeof(why));
+
+		if (ret != cases[i].ret)
+			fail_msg("LISTEN_PID=%s LISTEN_FDS=%s: %d, not %d",
+				 cases[i].pid ? cases[i].pid : "(unset)",
+				 cases[i].fds ? cases[i].fds : "(unset)", ret,
+				 cases[i].ret);
+		assert_int_equal(fd, ret == 1 ? 3 : -1);
+		if (cases[i].why && !strstr(why, cases[i].why))
+			fail_msg("'%s' lacks '%s'", why, cases[i].why);
+		if (ret < 0)
+			assert_null(strchr(why, '\n'));
+	}
+}
+
+/* Set the LISTEN_* variables as a manager would for this process; @pid
+ * NULL means this process's id. */
+static void set_listen_env(const char *pid, const char *fds)
+{
+	char self[32];
+
+	snprintf(self, sizeof(self), "%ld", (long)getpid());
+	assert_int_equal(setenv("LISTEN_PID", pid ? pid : self, 1), 0);
+	assert_int_equal(setenv("LISTEN_FDS", fds, 1), 0);
+	assert_int_equal(setenv("LISTEN_FDNAMES", "vfsd", 1), 0);
+}
+
+static void assert_listen_env_gone(void)
+{
+	assert_null(getenv("LISTEN_PID"));
+	assert_null(getenv("LISTEN_FDS"));
+	assert_null(getenv("LISTEN_FDNAMES"));
+}
+
+/* Socket activation through config_parse(): fd 3 stands in for --fd when
+ * no socket or mount is given; the variables are gone afterwards in every
+ * case. */
+static void test_socket_activation(void **state)
+{
+	struct run r;
+
+	set_listen_env(NULL, "1");
+	parse_args(&r, "--shared-dir", "/srv/vm1", "--cache", "never", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.fd, 3);
+	assert_true(r.cfg.socket_activated);
+	assert_null(r.cfg.socket_path);
+	assert_null(r.cfg.mount_point);
+	assert_listen_env_gone();
+	run_free(&r);
+
+	/* The C daemon's spelling, as a unit's ExecStart= might use it. */
+	set_listen_env(NULL, "1");
+	parse_args(&r, "-o", "source=/srv/vm1,cache=auto", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.fd, 3);
+	assert_true(r.cfg.socket_activated);
+	run_free(&r);
+
+	/* An explicit socket, fd or mount wins; the variables still go. */
+	set_listen_env(NULL, "1");
+	parse_args(&r, "--shared-dir", "/s", "--socket-path", "/x.sock", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.fd, -1);
+	assert_false(r.cfg.socket_activated);
+	assert_listen_env_gone();
+	run_free(&r);
+
+	set_listen_env(NULL, "2"); /* wrong, but not used */
+	parse_args(&r, "--shared-dir", "/s", "--fd", "7", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.fd, 7);
+	assert_false(r.cfg.socket_activated);
+	assert_listen_env_gone();
+	run_free(&r);
+
+	set_listen_env(NULL, "1");
+	parse_args(&r, BASE, NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.fd, -1);
+	assert_false(r.cfg.socket_activated);
+	run_free(&r);
+
+	/* --help and --version print, whatever the environment says. */
+	set_listen_env("junk", "junk");
+	parse_args(&r, "--version", NULL);
+	assert_int_equal(r.res, CONFIG_EXIT_OK);
+	assert_listen_env_gone();
+	run_free(&r);
+
+	/* Meant for another process: as if unset. */
+	set_listen_env("1", "1");
+	parse_args(&r, "--shared-dir", "/s", NULL);
+	assert_error(&r, "nothing to serve");
+	assert_listen_env_gone();
+	run_free(&r);
+
+	/* Ours but wrong: one line naming the variable. */
+	set_listen_env(NULL, "2");
+	parse_args(&r, "--shared-dir", "/s", NULL);
+	assert_error(&r, "vfsd: socket activation passed 2 sockets");
+	assert_listen_env_gone();
+	run_free(&r);
+
+	set_listen_env(NULL, "one");
+	parse_args(&r, "--shared-dir", "/s", NULL);
+	assert_error(&r, "LISTEN_FDS='one' is not a number");
+	run_free(&r);
+
+	set_listen_env("pid", "1");
+	parse_args(&r, "--shared-dir", "/s", NULL);
+	assert_error(&r, "LISTEN_PID='pid' is not a process id");
+	run_free(&r);
+
+	/* Activation does not make a shared directory optional, nor
+	 * --socket-group meaningful. */
+	set_listen_env(NULL, "1");
+	parse_args(&r, "--cache", "never", NULL);
+	assert_error(&r, "no shared directory");
+	run_free(&r);
+
+	set_listen_env(NULL, "1");
+	parse_args(&r, "--shared-dir", "/s", "--socket-group", "kvm", NULL);
+	assert_error(&r, "--socket-group needs --socket-path");
+	assert_listen_env_gone();
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -999,6 +1163,8 @@ int main(void)
 		cmocka_unit_test(test_idmap_syntax),
 		cmocka_unit_test(test_idmap_options),
 		cmocka_unit_test(test_idmap_limit),
+		cmocka_unit_test(test_listen_fds_values),
+		cmocka_unit_test(test_socket_activation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
