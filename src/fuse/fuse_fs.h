@@ -86,6 +86,18 @@ bool fuse_req_block_begin(const struct fuse_ctx *ctx);
 void fuse_req_block_end(const struct fuse_ctx *ctx);
 
 /*
+ * FUSE passthrough (granted when ->init kept FUSE_PASSTHROUGH in *want):
+ * register the open host file @fd with the client for an OPEN or CREATE
+ * reply (FOPEN_PASSTHROUGH with the id, set by fuse_open_out_passthrough);
+ * the client holds its own reference, @fd may be closed after. Returns
+ * the backing id (> 0) or -errno. fuse_backing_close() drops an id once
+ * no open of the file uses it.
+ */
+int fuse_backing_open(const struct fuse_ctx *ctx, int fd);
+int fuse_backing_close(const struct fuse_ctx *ctx, int id);
+void fuse_open_out_passthrough(struct fuse_open_out *out, int id);
+
+/*
  * Directory listing buffer for ->readdir. The file system appends entries
  * until an append returns false (the entry did not fit and nothing was
  * added). next_off is the offset the client passes back to continue after

@@ -50,6 +50,14 @@ struct fuse_transport_ops {
 	 * notification channel (virtio-fs without a notification queue).
 	 */
 	int (*notify)(void *tdata, const struct iovec *iov, int iovcnt);
+	/*
+	 * FUSE passthrough (a host mount only; NULL elsewhere): register
+	 * the open host file @fd with the client and return its backing id
+	 * (> 0), or -errno; drop a backing id. The session offers
+	 * FUSE_PASSTHROUGH to the file system only when both are set.
+	 */
+	int (*backing_open)(void *tdata, int fd);
+	int (*backing_close)(void *tdata, int id);
 };
 
 struct fuse_session_opts {

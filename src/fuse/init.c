@@ -11,6 +11,7 @@
  * rebooted guest: with allow_reinit the old state is destroyed first.
  */
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fuse_i.h"
@@ -64,6 +65,9 @@ static void negotiate(struct fuse_req *req, const struct fuse_init_in *in,
 	    max_write > FUSE_DEFAULT_MAX_PAGES * page)
 		max_write = (uint32_t)(FUSE_DEFAULT_MAX_PAGES * page);
 
+	/* Passthrough needs a transport that can register host files. */
+	if (!se->tops->backing_open || !se->tops->backing_close)
+		offered &= ~(uint64_t)FUSE_PASSTHROUGH;
 	want = default_want(se->ops) & offered;
 	if (se->ops->init)
 		se->ops->init(se->fs, offered, &want, &max_write);
@@ -88,6 +92,14 @@ static void negotiate(struct fuse_req *req, const struct fuse_init_in *in,
 	out.congestion_threshold = FUSE_CONGESTION_THRESHOLD;
 	out.max_write = max_write;
 	out.time_gran = 1;
+	if (want & FUSE_PASSTHROUGH) {
+		/* Backing files from a file system that is not stacked
+		 * itself; the client refuses deeper ones at BACKING_OPEN. */
+		uint32_t depth = 1;
+
+		memcpy((char *)&out + FUSE_INIT_OUT_MAX_STACK_DEPTH_OFF, &depth,
+		       sizeof(depth));
+	}
 	if (want & FUSE_MAX_PAGES) {
 		size_t pages = (max_write + page - 1) / page;
 

@@ -532,3 +532,34 @@ void fuse_session_process(struct fuse_session *se, struct fuse_chan_req *creq)
 out_unlock:
 	pthread_rwlock_unlock(&se->init_lock);
 }
+
+/* --- FUSE passthrough (host mounts) --- */
+
+int fuse_backing_open(const struct fuse_ctx *ctx, int fd)
+{
+	struct fuse_session *se = ctx->req->se;
+
+	if (!se->tops->backing_open || !(se->conn.flags & FUSE_PASSTHROUGH))
+		return -EOPNOTSUPP;
+	return se->tops->backing_open(se->tdata, fd);
+}
+
+int fuse_backing_close(const struct fuse_ctx *ctx, int id)
+{
+	struct fuse_session *se = ctx->req->se;
+
+	if (!se->tops->backing_close)
+		return -EOPNOTSUPP;
+	return se->tops->backing_close(se->tdata, id);
+}
+
+void fuse_open_out_passthrough(struct fuse_open_out *out, int id)
+{
+	int32_t v = id;
+
+	/* The client's own page cache is not used: no KEEP_CACHE (which the
+	 * client refuses with passthrough), no DIRECT_IO. */
+	out->open_flags &= ~(uint32_t)(FOPEN_KEEP_CACHE | FOPEN_DIRECT_IO);
+	out->open_flags |= FOPEN_PASSTHROUGH;
+	memcpy((char *)out + FUSE_OPEN_OUT_BACKING_ID_OFF, &v, sizeof(v));
+}

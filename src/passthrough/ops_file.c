@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../util/iov.h"
+#include "../log/log.h"
 #include "ops_i.h"
 
 #define RW_IOV_STACK 64
@@ -33,6 +34,104 @@ static void fill_open_out(struct pt_fs *fs, uint64_t fh, int flags,
 	memset(out, 0, sizeof(*out));
 	out->fh = fh;
 	out->open_flags = pt_open_out_flags(fs, flags);
+}
+
+/*
+ * FUSE passthrough (a host mount on Linux 6.9 and later): the client reads
+ * and writes a regular file's host twin itself, through a backing file it
+ * holds, and READ/WRITE never reach us. The client takes one backing file
+ * per inode and refuses to mix opens with and without it, so a node keeps
+ * one backing id while any handle uses it; a node that has handles
+ * opened without it (registration refused) stays without until they are
+ * released. Opens with direct I/O stay ours. Registered with the daemon's credentials and a read-write
+ * open where the host allows one; the client opens its own file from it
+ * with each open's flags.
+ */
+static int backing_register(struct pt_fs *fs, const struct fuse_ctx *ctx,
+			    struct pt_node *node)
+{
+	struct pt_fdname n;
+	int fd, id;
+
+	pt_fdname(&n, node->fd);
+	fd = openat(fs->proc_self_fd, n.s, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS ||
+		       errno == ETXTBSY))
+		fd = openat(fs->proc_self_fd, n.s, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	id = fuse_backing_open(ctx, fd);
+	close(fd);
+	if (id == -EPERM || id == -EOPNOTSUPP) {
+		__atomic_store_n(&fs->passthrough, false, __ATOMIC_RELAXED);
+		log_warn(
+			"FUSE passthrough refused by the kernel (%s): READ and WRITE are served by vfsd",
+			strerror(-id));
+	} else if (id <= 0) {
+		log_debug("FUSE passthrough: node %llu not registered: %s",
+			  (unsigned long long)node->nodeid,
+			  strerror(id ? -id : EINVAL));
+		id = id ? id : -EINVAL;
+	}
+	return id;
+}
+
+/* The new handle @fh of @node, whose open reply is @out. */
+static void passthrough_attach(struct pt_fs *fs, const struct fuse_ctx *ctx,
+			       struct pt_node *node, uint64_t fh,
+			       struct fuse_open_out *out)
+{
+	struct pt_handle *h;
+	int id = 0;
+
+	/* Direct I/O (--cache never|metadata, O_DIRECT) is asked to come
+	 * through us; the client allows such opens beside passthrough ones
+	 * on one inode, so they are not counted either. */
+	if (!__atomic_load_n(&fs->passthrough, __ATOMIC_RELAXED) ||
+	    !S_ISREG(node->type) || (out->open_flags & FOPEN_DIRECT_IO))
+		return;
+	h = pt_handle_get(fs, fh);
+	if (!h)
+		return;
+	pthread_mutex_lock(&fs->backing_lock);
+	if (node->plain_opens == 0 && node->backing_refs == 0) {
+		int r = backing_register(fs, ctx, node);
+
+		node->backing_id = r > 0 ? r : 0;
+	}
+	if (node->plain_opens == 0 && node->backing_id > 0) {
+		node->backing_refs++;
+		id = node->backing_id;
+		h->io_mode = PT_IO_BACKING;
+	} else {
+		node->plain_opens++;
+		h->io_mode = PT_IO_PLAIN;
+	}
+	pthread_mutex_unlock(&fs->backing_lock);
+	pt_handle_put(fs, h);
+	if (id)
+		fuse_open_out_passthrough(out, id);
+}
+
+/* RELEASE of @h: its share of the node's passthrough state goes. */
+static void passthrough_detach(struct pt_fs *fs, const struct fuse_ctx *ctx,
+			       struct pt_handle *h)
+{
+	struct pt_node *node = h->node;
+	int close_id = 0;
+
+	pthread_mutex_lock(&fs->backing_lock);
+	if (h->io_mode == PT_IO_BACKING && node->backing_refs &&
+	    --node->backing_refs == 0) {
+		close_id = node->backing_id;
+		node->backing_id = 0;
+	} else if (h->io_mode == PT_IO_PLAIN && node->plain_opens) {
+		node->plain_opens--;
+	}
+	h->io_mode = PT_IO_UNTRACKED;
+	pthread_mutex_unlock(&fs->backing_lock);
+	if (close_id > 0)
+		fuse_backing_close(ctx, close_id);
 }
 
 /*
@@ -151,6 +250,7 @@ int pt_op_open(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	if (!fh)
 		return ret;
 	fill_open_out(fs, fh, flags, out);
+	passthrough_attach(fs, ctx, node, fh, out);
 	return 0;
 }
 
@@ -193,8 +293,9 @@ static int create_existing(struct pt_fs *fs, const struct fuse_ctx *ctx,
 
 /* Store @fd of @node (one lookup reference taken for the entry) in a new
  * handle; on failure give the reference back. */
-static int finish_open(struct pt_fs *fs, struct pt_node *node, int fd,
-		       int flags, struct fuse_open_out *out)
+static int finish_open(struct pt_fs *fs, const struct fuse_ctx *ctx,
+		       struct pt_node *node, int fd, int flags,
+		       struct fuse_open_out *out)
 {
 	uint64_t nodeid = node->nodeid;
 	uint64_t fh;
@@ -206,6 +307,7 @@ static int finish_open(struct pt_fs *fs, struct pt_node *node, int fd,
 		return ret;
 	}
 	fill_open_out(fs, fh, flags, out);
+	passthrough_attach(fs, ctx, node, fh, out);
 	return 0;
 }
 
@@ -215,9 +317,9 @@ static int finish_open(struct pt_fs *fs, struct pt_node *node, int fd,
  * whatever its name does meanwhile), fill the entry, store @fd in a new
  * handle and fill the open reply. Returns 0 or -errno.
  */
-static int reply_new_file(struct pt_fs *fs, struct pt_node *dir, int fd,
-			  int flags, struct fuse_entry_out *e,
-			  struct fuse_open_out *out)
+static int reply_new_file(struct pt_fs *fs, const struct fuse_ctx *ctx,
+			  struct pt_node *dir, int fd, int flags,
+			  struct fuse_entry_out *e, struct fuse_open_out *out)
 {
 	struct pt_node *node;
 	struct pt_fdname n;
@@ -236,7 +338,7 @@ static int reply_new_file(struct pt_fs *fs, struct pt_node *dir, int fd,
 		close(fd);
 		return ret;
 	}
-	return finish_open(fs, node, fd, flags, out);
+	return finish_open(fs, ctx, node, fd, flags, out);
 }
 
 int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
@@ -286,9 +388,9 @@ int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 			ret = fd;
 			goto out_dir;
 		}
-		ret = finish_open(fs, node, fd, flags, out);
+		ret = finish_open(fs, ctx, node, fd, flags, out);
 	} else if (!ret) {
-		ret = reply_new_file(fs, dir, fd, flags, e, out);
+		ret = reply_new_file(fs, ctx, dir, fd, flags, e, out);
 	}
 out_dir:
 	pt_node_put(fs, dir);
@@ -335,7 +437,7 @@ int pt_op_tmpfile(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 	}
 	pt_cred_leave(&cred);
 	if (!ret)
-		ret = reply_new_file(fs, dir, fd, flags, e, out);
+		ret = reply_new_file(fs, ctx, dir, fd, flags, e, out);
 out_dir:
 	pt_node_put(fs, dir);
 	return ret;
@@ -512,6 +614,8 @@ int pt_op_release(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 		return -EBADF;
 	if (in->release_flags & FUSE_RELEASE_FLOCK_UNLOCK)
 		flock(h->fd, LOCK_UN);
+	if (h->io_mode != PT_IO_UNTRACKED)
+		passthrough_detach(fs, ctx, h);
 	pt_handle_put(fs, h);
 	return pt_handle_remove(fs, in->fh);
 }

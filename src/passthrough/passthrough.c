@@ -250,6 +250,13 @@ static void pt_init(void *vfs, uint64_t offered, uint64_t *want,
 	/* Files opened with FOPEN_DIRECT_IO (cache never or metadata, or
 	 * O_DIRECT) may then be mapped shared; the page cache the client
 	 * keeps for the mapping is its own business, as in the peers. */
+	/* A host mount whose kernel offers FUSE passthrough: the client
+	 * reads and writes regular files itself (ops_file.c). Not with the
+	 * writeback cache, which would keep its own copy of the pages. */
+	if (!fs->opts.writeback)
+		w |= FUSE_PASSTHROUGH;
+	else
+		w &= ~(uint64_t)FUSE_PASSTHROUGH;
 	if (fs->opts.allow_mmap)
 		w |= FUSE_DIRECT_IO_ALLOW_MMAP;
 	else
@@ -283,6 +290,8 @@ static void pt_init(void *vfs, uint64_t offered, uint64_t *want,
 	fs->killpriv_v1 = w & FUSE_HANDLE_KILLPRIV;
 	fs->killpriv_v2 = w & FUSE_HANDLE_KILLPRIV_V2;
 	fs->dont_mask = w & FUSE_DONT_MASK;
+	__atomic_store_n(&fs->passthrough, (w & FUSE_PASSTHROUGH) != 0,
+			 __ATOMIC_RELAXED);
 }
 
 static void pt_destroy(void *vfs)
@@ -375,6 +384,7 @@ int pt_new(const struct pt_options *opts, struct pt_fs **out, const char **msg)
 		return -ENOMEM;
 	}
 	fs->opts = *opts;
+	pthread_mutex_init(&fs->backing_lock, NULL);
 	fs->opts.source = strdup(opts->source);
 	if (!fs->opts.source) {
 		free(fs);
@@ -510,6 +520,7 @@ void pt_free(struct pt_fs *fs)
 {
 	if (!fs)
 		return;
+	pthread_mutex_destroy(&fs->backing_lock);
 	pt_handles_clear(fs);
 	pt_handles_free(fs->handles);
 	pt_nodes_free(fs->nodes);

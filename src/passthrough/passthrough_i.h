@@ -52,6 +52,13 @@ struct pt_node {
 	uint32_t lru_prev, lru_next;
 	bool on_lru;
 	bool unhashed; /* out of the key map: its inode number was reused */
+	/* FUSE passthrough (ops_file.c), protected by pt_fs.backing_lock:
+	 * the client's backing id for this file while backing_refs open
+	 * handles use it, and the handles opened without it meanwhile (the
+	 * client refuses to mix the two on one inode). */
+	int backing_id;
+	uint32_t backing_refs;
+	uint32_t plain_opens;
 	/* The file handle (name_to_handle_at), immutable once set; fh_len
 	 * 0 when the node has none and keeps its fd for life. */
 	uint8_t fh_len;
@@ -67,11 +74,20 @@ struct pt_handle {
 	struct pt_node *node; /* holds a ref; immutable */
 	int open_flags; /* host open flags used; immutable */
 	bool is_dir;
+	/* PT_IO_*: how the client does I/O on it; pt_fs.backing_lock */
+	uint8_t io_mode;
 	pthread_mutex_t dir_mutex; /* serialises lseek+getdents on fd */
 	/* directory stream state, protected by ->dir_mutex: the cookie
 	 * after the last entry sent (ops_dir.c) */
 	uint64_t dir_off;
 	uint64_t refs; /* protected by the handle table lock (handle.c) */
+};
+
+/* pt_handle.io_mode under FUSE passthrough */
+enum {
+	PT_IO_UNTRACKED = 0, /* no passthrough, or already released */
+	PT_IO_BACKING, /* the client does its I/O on node->backing_id */
+	PT_IO_PLAIN, /* READ and WRITE come to us */
 };
 
 /* Node table: nodeid -> node, (dev, ino, mnt_id) -> node. */
@@ -101,6 +117,10 @@ struct pt_fs {
 	bool killpriv_v2;
 	bool writeback;
 	bool dont_mask; /* FUSE_DONT_MASK: creates carry the umask apart */
+	/* FUSE passthrough granted (a host mount); cleared for good when
+	 * the client refuses to register a file (no CAP_SYS_ADMIN). */
+	bool passthrough; /* atomic */
+	pthread_mutex_t backing_lock;
 	/* File handles (--inode-file-handles, inode.c): nodes get them
 	 * (fh_wanted, immutable after pt_fh_probe) and may be evicted
 	 * down to fd_cache_cap fds held by no request. */

@@ -37,12 +37,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "../fuse/fuse_compat.h"
 #include "../fuse/fuse_server.h"
 #include "../log/log.h"
 #include "dev_fuse.h"
@@ -117,7 +119,33 @@ static int dev_fuse_notify(void *tdata, const struct iovec *iov, int iovcnt)
 	return n < 0 ? -errno : 0;
 }
 
+static int dev_fuse_backing_open(void *tdata, int fd)
+{
+	struct dev_fuse *df = tdata;
+	struct fuse_backing_map map = { .fd = fd };
+	int id = ioctl(df->fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+
+	return id < 0 ? -errno : id;
+}
+
+static int dev_fuse_backing_close(void *tdata, int id)
+{
+	struct dev_fuse *df = tdata;
+	uint32_t v = (uint32_t)id;
+
+	return ioctl(df->fd, FUSE_DEV_IOC_BACKING_CLOSE, &v) < 0 ? -errno : 0;
+}
+
 static const struct fuse_transport_ops dev_fuse_tops = {
+	.complete = dev_fuse_complete,
+	.notify = dev_fuse_notify,
+	.backing_open = dev_fuse_backing_open,
+	.backing_close = dev_fuse_backing_close,
+};
+
+/* VFSD_BENCH_NO_PASSTHROUGH=1: serve READ and WRITE ourselves even where
+ * the kernel offers FUSE passthrough (benchmarks compare both). */
+static const struct fuse_transport_ops dev_fuse_tops_plain = {
 	.complete = dev_fuse_complete,
 	.notify = dev_fuse_notify,
 };
@@ -601,7 +629,16 @@ int dev_fuse_serve(const struct dev_fuse_opts *opts,
 		goto out_close_done_fd;
 	df.fd = ret;
 
-	df.se = fuse_session_new(ops, fs, &sopts, &dev_fuse_tops, &df);
+	{
+		const char *np = getenv("VFSD_BENCH_NO_PASSTHROUGH");
+		bool plain = np && *np && strcmp(np, "0") != 0;
+
+		if (plain)
+			log_info("benchmark setting: no FUSE passthrough");
+		df.se = fuse_session_new(
+			ops, fs, &sopts,
+			plain ? &dev_fuse_tops_plain : &dev_fuse_tops, &df);
+	}
 	if (!df.se) {
 		ret = -errno;
 		log_error("cannot create the FUSE session: %s", strerror(-ret));

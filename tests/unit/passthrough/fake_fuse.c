@@ -6,6 +6,7 @@
  * "never interrupted". The tests link the passthrough sources with this
  * file instead of the FUSE server, so they exercise ->readdir too.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,5 +93,20 @@ bool fuse_req_block_begin(const struct fuse_ctx *ctx)
 }
 
 void fuse_req_block_end(const struct fuse_ctx *ctx)
+{
+}
+
+/* No client to register files with: INIT never grants passthrough here. */
+int fuse_backing_open(const struct fuse_ctx *ctx, int fd)
+{
+	return -EOPNOTSUPP;
+}
+
+int fuse_backing_close(const struct fuse_ctx *ctx, int id)
+{
+	return -EOPNOTSUPP;
+}
+
+void fuse_open_out_passthrough(struct fuse_open_out *out, int id)
 {
 }
