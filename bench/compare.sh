@@ -40,8 +40,8 @@
 #   -k DIR       keep all.csv (every run, with a repeat column) in DIR
 #   -m           print markdown tables
 #
-# The peers serve one request queue (the C daemon has one; the Rust one
-# serves only one): they always run with -q 1 at the same depth; vfsd gets
+# The peers offer one request queue each (GET_QUEUE_NUM: hiprio and one):
+# they always run with -q 1 at the same depth; vfsd gets
 # the -q given, or each of -Q. The C daemon keeps its default (inline, no
 # thread pool: with a pool it dies of its own seccomp filter here), the
 # Rust one its defaults too (--thread-pool-size 0, namespace sandbox).
