@@ -19,7 +19,21 @@
  * They report two rows: TEST/getattr (the small requests' rate and latency:
  * what a stalled queue costs them) and TEST/KxSIZE, e.g. mixed-read/4x1m
  * (the large requests' MiB/s and latency); both show DEPTH as queue depth.
+ *
+ * Daemon CPU: when it knows the daemon's pid (it started the daemon, or
+ * --daemon-pid), every row also carries the CPU time the daemon used over
+ * the test's timed phase: utime+stime of the daemon and of all its
+ * descendants (a namespace sandbox serves from a child process), read from
+ * /proc just before the first request of the test and after the last
+ * reply, and that time divided by the test's requests (both rows of a
+ * mixed test: all its requests).
+ *
+ * Idle mode (--idle SEC): set everything up, let the daemon idle SEC
+ * seconds, report the CPU ticks, run time and wakeups of its threads over
+ * that time, then the latency of the first GETATTR after the idle period
+ * and the median of the next ones.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -85,6 +99,8 @@ static struct {
 	const char *socket;
 	const char *dir;
 	const char *label;
+	pid_t daemon_pid; /* CPU accounting; 0: none */
+	double idle; /* idle mode: seconds */
 } cfg = { .queues = 1,
 	  .depth = 1,
 	  .big_depth = 4,
@@ -131,6 +147,116 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU use of a process tree, from /proc. */
+struct cpu_sample {
+	uint64_t ticks; /* utime+stime(+cutime+cstime) of every process */
+	uint64_t run_ns; /* schedstat: on-CPU time of the live threads */
+	uint64_t wakeups; /* schedstat: times those threads were run */
+};
+
+#define MAX_TREE 256
+
+/* Add what /proc/@pid/stat and /proc/@pid/task/{*}/schedstat say to @cs
+ * and append @pid's children to @pids. 0 or -errno (the process may have
+ * gone: the caller ignores that). */
+static int sample_process(pid_t pid, struct cpu_sample *cs, pid_t *pids,
+			  size_t *npids)
+{
+	char path[320], buf[1024], *p;
+	unsigned long long f[15];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* after the command's closing parenthesis: field 3 (state) on;
+	 * utime, stime, cutime, cstime are fields 14 to 17 */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p += 2;
+	for (i = 0; i < 15; i++) {
+		char *end;
+
+		p = strchr(p, ' ');
+		if (!p)
+			return -EIO;
+		f[i] = strtoull(++p, &end, 10);
+	}
+	/* f[i] is field i + 4 */
+	cs->ticks += f[10] + f[11] + f[12] + f[13];
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		unsigned long long run, wait, slices;
+		FILE *fp;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat",
+			 (int)pid, de->d_name);
+		fp = fopen(path, "re");
+		if (fp) {
+			if (fscanf(fp, "%llu %llu %llu", &run, &wait,
+				   &slices) == 3) {
+				cs->run_ns += run;
+				cs->wakeups += slices;
+			}
+			fclose(fp);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/children",
+			 (int)pid, de->d_name);
+		fp = fopen(path, "re");
+		if (fp) {
+			int child;
+
+			while (fscanf(fp, "%d", &child) == 1)
+				if (*npids < MAX_TREE)
+					pids[(*npids)++] = child;
+			fclose(fp);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+/* CPU use so far of the daemon and all its descendants. Children already
+ * reaped count through their parent's cutime/cstime; threads that have
+ * exited count in ticks, not in run_ns or wakeups. */
+static void sample_cpu(struct cpu_sample *cs)
+{
+	pid_t pids[MAX_TREE];
+	size_t n = 0, i;
+
+	memset(cs, 0, sizeof(*cs));
+	if (cfg.daemon_pid <= 0)
+		return;
+	pids[n++] = cfg.daemon_pid;
+	for (i = 0; i < n; i++)
+		sample_process(pids[i], cs, pids, &n);
+}
+
+static double ticks_to_s(uint64_t ticks)
+{
+	static long hz;
+
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK);
+	return hz > 0 ? (double)ticks / (double)hz : 0.0;
 }
 
 /* Lay the request for @s->ld in @s, at the stream's next offset for I/O. */
@@ -195,7 +321,7 @@ static void prepare(struct slot *s)
 
 /* Publish @s the way the Linux driver lays it: header, argument, payload
  * each in a descriptor; out header and reply body likewise. */
-static int submit(struct worker *w, struct slot *s)
+static int submit(unsigned q, struct slot *s)
 {
 	struct vhf_seg segs[4];
 	unsigned n = 0;
@@ -215,7 +341,7 @@ static int submit(struct worker *w, struct slot *s)
 		};
 	segs[n++] = (struct vhf_seg){ s->out.gpa, s->out_len, true };
 	s->t0 = now_ns();
-	return vhf_submit(fe, w->q, segs, n, cfg.indirect, s);
+	return vhf_submit(fe, q, segs, n, cfg.indirect, s);
 }
 
 static int record(struct stream *st, uint64_t ns)
@@ -230,6 +356,31 @@ static int record(struct stream *st, uint64_t ns)
 		st->cap = cap;
 	}
 	st->lat[st->nlat++] = ns;
+	return 0;
+}
+
+/* Is the reply in @s (@len bytes written) the success @s asked for? */
+static int check_reply(const char *name, const struct slot *s, uint32_t len)
+{
+	struct fuse_out_header oh;
+
+	memcpy(&oh, s->out.hva, sizeof(oh));
+	if (oh.error || oh.unique != s->unique || len != s->out_len) {
+		fprintf(stderr,
+			"vfsd-bench: %s: reply error %d len %u (want %u)\n",
+			name, oh.error, len, s->out_len);
+		return oh.error ? oh.error : -EPROTO;
+	}
+	if (s->ld->op == OP_WRITE) {
+		struct fuse_write_out wo;
+
+		memcpy(&wo, (uint8_t *)s->out.hva + sizeof(oh), sizeof(wo));
+		if (wo.size != s->ld->bs) {
+			fprintf(stderr, "vfsd-bench: %s: wrote %u of %u\n",
+				name, wo.size, s->ld->bs);
+			return -EIO;
+		}
+	}
 	return 0;
 }
 
@@ -255,12 +406,11 @@ static void *worker_main(void *arg)
 			issued++;
 		}
 		prepare(s);
-		r = submit(w, s);
+		r = submit(w->q, s);
 		if (r)
 			goto out;
 	}
 	while (vhf_inflight(fe, w->q)) {
-		struct fuse_out_header oh;
 		struct slot *s;
 		uint32_t len;
 		void *cookie;
@@ -273,29 +423,9 @@ static void *worker_main(void *arg)
 			r = -EPROTO;
 			goto out;
 		}
-		memcpy(&oh, s->out.hva, sizeof(oh));
-		if (oh.error || oh.unique != s->unique || len != s->out_len) {
-			fprintf(stderr,
-				"vfsd-bench: %s: reply error %d len %u (want "
-				"%u)\n",
-				w->t->name, oh.error, len, s->out_len);
-			r = oh.error ? oh.error : -EPROTO;
-			goto out;
-		}
-		if (s->ld->op == OP_WRITE) {
-			struct fuse_write_out wo;
-
-			memcpy(&wo, (uint8_t *)s->out.hva + sizeof(oh),
-			       sizeof(wo));
-			if (wo.size != s->ld->bs) {
-				fprintf(stderr,
-					"vfsd-bench: %s: wrote %u of %u\n",
-					w->t->name, wo.size, s->ld->bs);
-				r = -EIO;
-				goto out;
-			}
-		}
-		r = record(s->st, now_ns() - s->t0);
+		r = check_reply(w->t->name, s, len);
+		if (!r)
+			r = record(s->st, now_ns() - s->t0);
 		if (r)
 			goto out;
 		s->st->ops++;
@@ -309,7 +439,7 @@ static void *worker_main(void *arg)
 		if (s->st == &w->fg_st)
 			issued++;
 		prepare(s);
-		r = submit(w, s);
+		r = submit(w->q, s);
 		if (r)
 			goto out;
 	}
@@ -331,17 +461,22 @@ static void print_header(void)
 {
 	if (cfg.csv) {
 		printf("label,test,queues,depth,ops,seconds,ops_per_s,mib_per_s,"
-		       "p50_us,p99_us\n");
+		       "p50_us,p99_us,daemon_cpu_s,cpu_us_per_op\n");
 		return;
 	}
-	printf("%-19s %3s %3s %9s %10s %9s %9s %9s\n", "test", "q", "qd", "ops",
-	       "ops/s", "MiB/s", "p50 us", "p99 us");
+	printf("%-19s %3s %3s %9s %10s %9s %9s %9s %9s %9s\n", "test", "q",
+	       "qd", "ops", "ops/s", "MiB/s", "p50 us", "p99 us", "cpu s",
+	       "cpu us/op");
 }
 
-/* One result row: @st of every worker merged. Returns -ENOMEM or 0. */
+/* One result row: @st of every worker merged; @cpu_s (the daemon's CPU
+ * seconds, negative: unknown) is divided by @cpu_ops requests. Returns
+ * -ENOMEM or 0. */
 static int print_row(const char *name, struct worker *ws, size_t st_off,
-		     unsigned depth, uint32_t bs, double secs)
+		     unsigned depth, uint32_t bs, double secs, double cpu_s,
+		     uint64_t cpu_ops)
 {
+	char cpu[24] = "", per_op[24] = "";
 	uint64_t ops = 0, bytes = 0, *lat, p50, p99;
 	size_t total = 0, k = 0;
 	unsigned q;
@@ -366,20 +501,28 @@ static int print_row(const char *name, struct worker *ws, size_t st_off,
 	p50 = total ? lat[total / 2] : 0;
 	p99 = total ? lat[total * 99 / 100] : 0;
 	free(lat);
+	if (cpu_s >= 0) {
+		snprintf(cpu, sizeof(cpu), "%.2f", cpu_s);
+		if (cpu_ops)
+			snprintf(per_op, sizeof(per_op), "%.2f",
+				 cpu_s * 1e6 / (double)cpu_ops);
+	}
 	if (cfg.csv) {
-		printf("%s,%s,%u,%u,%llu,%.3f,%.0f,%.1f,%.1f,%.1f\n", cfg.label,
-		       name, cfg.queues, depth, (unsigned long long)ops, secs,
-		       ops / secs, bs ? bytes / secs / 1048576.0 : 0.0,
-		       p50 / 1e3, p99 / 1e3);
+		printf("%s,%s,%u,%u,%llu,%.3f,%.0f,%.1f,%.1f,%.1f,%s,%s\n",
+		       cfg.label, name, cfg.queues, depth,
+		       (unsigned long long)ops, secs, ops / secs,
+		       bs ? bytes / secs / 1048576.0 : 0.0, p50 / 1e3,
+		       p99 / 1e3, cpu, per_op);
 	} else {
 		char mib[16] = "-";
 
 		if (bs)
 			snprintf(mib, sizeof(mib), "%.1f",
 				 bytes / secs / 1048576.0);
-		printf("%-19s %3u %3u %9llu %10.0f %9s %9.1f %9.1f\n", name,
-		       cfg.queues, depth, (unsigned long long)ops, ops / secs,
-		       mib, p50 / 1e3, p99 / 1e3);
+		printf("%-19s %3u %3u %9llu %10.0f %9s %9.1f %9.1f %9s %9s\n",
+		       name, cfg.queues, depth, (unsigned long long)ops,
+		       ops / secs, mib, p50 / 1e3, p99 / 1e3,
+		       cpu[0] ? cpu : "-", per_op[0] ? per_op : "-");
 	}
 	return 0;
 }
@@ -395,16 +538,17 @@ static int run_test(const struct test *t)
 {
 	struct worker *ws = calloc(cfg.queues, sizeof(*ws));
 	const struct load bg = { t->bg_op, cfg.big_bs };
-	uint64_t t0, t1;
+	struct cpu_sample c0, c1;
+	uint64_t t0, t1, all_ops = 0;
 	unsigned q, i;
-	double secs;
+	double secs, cpu_s = -1;
 	int r = 0;
 
 	if (!ws)
 		return -ENOMEM;
 	if (too_big(&t->fg) || (t->mixed && too_big(&bg))) {
 		if (cfg.csv)
-			printf("%s,%s,%u,%u,0,0,,,,\n", cfg.label, t->name,
+			printf("%s,%s,%u,%u,0,0,,,,,,\n", cfg.label, t->name,
 			       cfg.queues, cfg.depth);
 		else
 			printf("%-19s skipped: above max_write/max_pages\n",
@@ -445,6 +589,7 @@ static int run_test(const struct test *t)
 		goto out_free;
 	}
 	stop_flag = false;
+	sample_cpu(&c0);
 	t0 = now_ns();
 	for (q = 0; q < cfg.queues; q++)
 		pthread_create(&ws[q].thread, NULL, worker_main, &ws[q]);
@@ -458,7 +603,12 @@ static int run_test(const struct test *t)
 	for (q = 0; q < cfg.queues; q++)
 		pthread_join(ws[q].thread, NULL);
 	t1 = now_ns();
+	sample_cpu(&c1);
 	secs = (double)(t1 - t0) / 1e9;
+	if (cfg.daemon_pid > 0)
+		cpu_s = ticks_to_s(c1.ticks - c0.ticks);
+	for (q = 0; q < cfg.queues; q++)
+		all_ops += ws[q].fg_st.ops + ws[q].bg_st.ops;
 
 	for (q = 0; q < cfg.queues; q++)
 		if (ws[q].err && !r)
@@ -468,13 +618,13 @@ static int run_test(const struct test *t)
 			strerror(-r));
 	} else if (!t->mixed) {
 		r = print_row(t->name, ws, offsetof(struct worker, fg_st),
-			      cfg.depth, t->fg.bs, secs);
+			      cfg.depth, t->fg.bs, secs, cpu_s, all_ops);
 	} else {
 		char name[64];
 
 		snprintf(name, sizeof(name), "%s/getattr", t->name);
 		r = print_row(name, ws, offsetof(struct worker, fg_st),
-			      cfg.depth, t->fg.bs, secs);
+			      cfg.depth, t->fg.bs, secs, cpu_s, all_ops);
 		/* e.g. mixed-read/4x1m: its depth column is the small
 		 * requests', so that rows of runs at several depths differ */
 		if (bg.bs % (1u << 20) == 0)
@@ -485,7 +635,7 @@ static int run_test(const struct test *t)
 				 cfg.big_depth, bg.bs >> 10);
 		if (!r)
 			r = print_row(name, ws, offsetof(struct worker, bg_st),
-				      cfg.depth, bg.bs, secs);
+				      cfg.depth, bg.bs, secs, cpu_s, all_ops);
 	}
 	fflush(stdout);
 	/* give back the lookup counts the lookups took */
@@ -502,6 +652,95 @@ out_free:
 		free(ws[q].bg_st.lat);
 	}
 	free(ws);
+	return r;
+}
+
+/* One GETATTR on queue @q through @s; its latency in *@ns. */
+static int timed_getattr(unsigned q, struct slot *s, uint64_t *ns)
+{
+	uint32_t len;
+	void *cookie;
+	int r;
+
+	prepare(s);
+	r = submit(q, s);
+	if (!r)
+		r = vhf_wait(fe, q, 10000, &len, &cookie);
+	if (!r && cookie != s)
+		r = -EPROTO;
+	if (!r)
+		r = check_reply("idle", s, len);
+	*ns = now_ns() - s->t0;
+	return r;
+}
+
+#define IDLE_NEXT 101
+
+/* Idle mode: the daemon's CPU use over cfg.idle seconds with every queue
+ * set up and nothing to do, then how long the first request after that
+ * takes (on request queue 1) and the median of the IDLE_NEXT after it. */
+static int run_idle(void)
+{
+	static const struct load ld = { OP_GETATTR, 0 };
+	struct stream st = { 0 };
+	struct slot s = { .ld = &ld, .st = &st };
+	uint64_t first = 0, next[IDLE_NEXT], end;
+	struct cpu_sample c0, c1;
+	unsigned i;
+	int r;
+
+	r = vhf_alloc(fe, 4096, &s.in);
+	if (!r)
+		r = vhf_alloc(fe, 4096, &s.out);
+	if (r)
+		goto out;
+	usleep(100000); /* let the setup's last replies settle */
+	sample_cpu(&c0);
+	end = now_ns() + (uint64_t)(cfg.idle * 1e9);
+	for (;;) {
+		uint64_t t = now_ns();
+		struct timespec ts;
+
+		if (t >= end)
+			break;
+		ts.tv_sec = (time_t)((end - t) / 1000000000ull);
+		ts.tv_nsec = (long)((end - t) % 1000000000ull);
+		nanosleep(&ts, NULL);
+	}
+	sample_cpu(&c1);
+	r = timed_getattr(1, &s, &first);
+	for (i = 0; i < IDLE_NEXT && !r; i++)
+		r = timed_getattr(1, &s, &next[i]);
+	if (r) {
+		fprintf(stderr, "vfsd-bench: idle: GETATTR failed: %s\n",
+			strerror(-r));
+		goto out;
+	}
+	qsort(next, IDLE_NEXT, sizeof(next[0]), cmp_u64);
+	if (cfg.csv) {
+		printf("label,test,queues,idle_s,daemon_ticks,daemon_run_us,"
+		       "daemon_wakeups,first_us,next_p50_us\n");
+		printf("%s,idle,%u,%.1f,%llu,%.0f,%llu,%.1f,%.1f\n", cfg.label,
+		       cfg.queues, cfg.idle,
+		       (unsigned long long)(c1.ticks - c0.ticks),
+		       (double)(c1.run_ns - c0.run_ns) / 1e3,
+		       (unsigned long long)(c1.wakeups - c0.wakeups),
+		       (double)first / 1e3, (double)next[IDLE_NEXT / 2] / 1e3);
+	} else {
+		printf("idle %.1f s on %u request queue(s): daemon %llu ticks, "
+		       "%.0f us on CPU, %llu wakeups; then GETATTR: first "
+		       "%.1f us, next p50 %.1f us\n",
+		       cfg.idle, cfg.queues,
+		       (unsigned long long)(c1.ticks - c0.ticks),
+		       (double)(c1.run_ns - c0.run_ns) / 1e3,
+		       (unsigned long long)(c1.wakeups - c0.wakeups),
+		       (double)first / 1e3, (double)next[IDLE_NEXT / 2] / 1e3);
+	}
+	fflush(stdout);
+out:
+	vhf_free(fe, &s.in);
+	vhf_free(fe, &s.out);
+	free(st.lat);
 	return r;
 }
 
@@ -569,7 +808,13 @@ static void usage(const char *prog)
 		"  -c, --csv         comma-separated output\n"
 		"  -i, --indirect    lay requests in indirect descriptors\n"
 		"  -s, --spin        spin on the used ring instead of "
-		"waiting on the call eventfd\n",
+		"waiting on the call eventfd\n"
+		"  -I, --idle SEC    instead of the tests: idle SEC seconds, "
+		"report the daemon's\n"
+		"                    CPU use, then the first request's "
+		"latency\n"
+		"      --daemon-pid PID  the running daemon's pid, for its CPU "
+		"time (--socket)\n",
 		prog, prog, MAX_DEPTH);
 }
 
@@ -612,6 +857,8 @@ int main(int argc, char **argv)
 		{ "csv", no_argument, NULL, 'c' },
 		{ "indirect", no_argument, NULL, 'i' },
 		{ "spin", no_argument, NULL, 's' },
+		{ "idle", required_argument, NULL, 'I' },
+		{ "daemon-pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -622,7 +869,7 @@ int main(int argc, char **argv)
 	unsigned i, slots;
 	int c, r, status, fails = 0;
 
-	while ((c = getopt_long(argc, argv, "q:d:t:n:T:K:b:D:S:l:cish", lopts,
+	while ((c = getopt_long(argc, argv, "q:d:t:n:T:K:b:D:S:l:cisI:h", lopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'q':
@@ -664,6 +911,12 @@ int main(int argc, char **argv)
 		case 's':
 			cfg.spin = true;
 			break;
+		case 'I':
+			cfg.idle = strtod(optarg, NULL);
+			break;
+		case 'p':
+			cfg.daemon_pid = (pid_t)strtol(optarg, NULL, 0);
+			break;
 		default:
 			usage(argv[0]);
 			return c == 'h' ? 0 : 2;
@@ -671,7 +924,7 @@ int main(int argc, char **argv)
 	}
 	if (!cfg.queues || cfg.queues >= VHF_MAX_QUEUES || !cfg.depth ||
 	    cfg.depth > MAX_DEPTH || cfg.big_depth > MAX_DEPTH || !cfg.big_bs ||
-	    cfg.big_bs > (1u << 20) || cfg.seconds <= 0 ||
+	    cfg.big_bs > (1u << 20) || cfg.seconds <= 0 || cfg.idle < 0 ||
 	    (cfg.socket && (!cfg.dir || optind < argc)) ||
 	    (!cfg.socket && optind >= argc)) {
 		usage(argv[0]);
@@ -708,6 +961,7 @@ int main(int argc, char **argv)
 				strerror(-r));
 			goto out_rm;
 		}
+		cfg.daemon_pid = pid;
 	}
 
 	/* guest memory for every slot of the largest test, plus rings */
@@ -750,6 +1004,11 @@ int main(int argc, char **argv)
 		       init.max_write, init.max_pages,
 		       cfg.count ? "fixed count" : "fixed time",
 		       cfg.spin ? "spinning" : "eventfd wait");
+	if (cfg.idle > 0) {
+		if (run_idle())
+			fails++;
+		goto out_release;
+	}
 	print_header();
 	for (i = 0; i < NR_TESTS; i++) {
 		if (!wanted(&all_tests[i]))
@@ -759,6 +1018,7 @@ int main(int argc, char **argv)
 		if (vhf_inflight(fe, 1))
 			break; /* a test died with requests outstanding */
 	}
+out_release:
 	vhf_fuse_release(fe, 1, read_node, read_fh, O_RDWR);
 	vhf_fuse_release(fe, 1, write_node, write_fh, O_RDWR);
 	vhf_stop(fe);

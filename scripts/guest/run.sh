@@ -25,6 +25,11 @@
 #   --verbose           copy the serial log to stdout as it comes
 #   --allow-reboot      let a guest reboot restart the VM (default: a reboot
 #                       ends QEMU)
+#   --queues N          num-request-queues of the vhost-user-fs-pci device
+#                       (default: QEMU's, 1)
+#   --pid-file FILE     once QEMU runs, write "DAEMON_PID QEMU_PID SERIAL_LOG"
+#                       to FILE (for a caller that samples their CPU time
+#                       or follows the console while the guest runs)
 #
 # Exit status: 0 only if the guest printed "VFSD-GUEST-RESULT: PASS", QEMU
 # powered off in time and the daemon exited as expected; 1 otherwise; 2 on
@@ -44,6 +49,8 @@ keep_log=
 keep_dlog=
 verbose=0
 reboot_flag=-no-reboot
+queues=
+pid_file=
 daemon=()
 
 usage() {
@@ -66,8 +73,10 @@ while [[ $# -gt 0 ]]; do
 	--daemon-log) keep_dlog=$2; shift 2 ;;
 	--verbose) verbose=1; shift ;;
 	--allow-reboot) reboot_flag=; shift ;;
+	--queues) queues=$2; shift 2 ;;
+	--pid-file) pid_file=$2; shift 2 ;;
 	--daemon) shift; daemon=("$@"); break ;;
-	-h | --help) sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) usage "unknown option $1" ;;
 	esac
 done
@@ -76,6 +85,7 @@ done
 [[ "$grace" =~ ^[0-9]+$ ]] || usage "bad --daemon-grace $grace"
 [[ "$daemon_exit" =~ ^([0-9]+|any)$ ]] || usage "bad --daemon-exit $daemon_exit"
 [[ "$tag" =~ ^[A-Za-z0-9_.-]{1,35}$ ]] || usage "bad --tag $tag"
+[[ -z "$queues" || "$queues" =~ ^[1-9][0-9]*$ ]] || usage "bad --queues $queues"
 QEMU=${QEMU:-qemu-system-x86_64}
 command -v "$QEMU" >/dev/null || { echo "run.sh: $QEMU not found" >&2; exit 1; }
 
@@ -208,11 +218,15 @@ t1=$(date +%s%N)
 	-object memory-backend-memfd,id=mem,size=512M,share=on \
 	-numa node,memdev=mem \
 	-chardev "socket,id=c0,path=$sock" \
-	-device "vhost-user-fs-pci,chardev=c0,tag=$tag" \
+	-device "vhost-user-fs-pci,chardev=c0,tag=$tag${queues:+,num-request-queues=$queues}" \
 	-kernel "$kernel" -initrd "$initramfs" -append "$append" \
 	-serial "file:$tmp/serial.log" -monitor none \
 	</dev/null >"$tmp/qemu.log" 2>&1 &
 qemu_pid=$!
+if [[ -n "$pid_file" ]]; then
+	echo "$daemon_pid $qemu_pid $tmp/serial.log" >"$pid_file.new"
+	mv "$pid_file.new" "$pid_file"
+fi
 
 timed_out=0
 deadline=$((SECONDS + timeout_s))
