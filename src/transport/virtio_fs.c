@@ -42,6 +42,7 @@
 #include <linux/virtio_fs.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -75,6 +76,10 @@
  * poll). Off (0) until measured against both peers (issue 11). */
 #define VFS_POLL_MAX_NS 0u
 #define VFS_POLL_START_NS 4000u
+#define VFS_POLL_YIELD_EVERY 16u
+/* Inline replies signalled together at most (VFSD_BENCH_NOTIFY_BATCH
+ * replaces it for benchmarks; 1: a signal per reply). */
+#define VFS_NOTIFY_BATCH 16u
 
 struct vfs_dev;
 
@@ -92,6 +97,9 @@ struct vfs_queue {
 	pthread_cond_t drained;
 	unsigned int pending; /* offloaded, not pushed; protected by ->lock */
 	uint32_t poll_ns; /* the polling window; queue thread only */
+	/* replies pushed inline, not signalled yet; queue thread only
+	 * (written under ->lock by vfs_complete on that thread) */
+	unsigned int unsignalled;
 };
 
 /* One request. Inline ones live on the queue thread's stack and use the
@@ -126,21 +134,47 @@ struct vfs_dev {
 	uint32_t offload_io_bytes; /* immutable */
 	bool offload_always; /* immutable: large I/O even on an idle queue */
 	uint32_t poll_max_ns; /* immutable: the largest polling window */
+	unsigned int notify_batch; /* immutable: inline replies per signal */
 };
 
 /* --- replies --- */
 
+/*
+ * A reply served on the queue thread is pushed at once but signalled with
+ * the others of its batch (flush_notify(): when the ring is empty, or
+ * every notify_batch replies), so a guest that queued many requests takes
+ * one interrupt for them. Workers signal their own replies.
+ */
 static void vfs_complete(void *tdata, struct fuse_chan_req *creq, size_t len)
 {
 	struct vfs_req *r = creq->priv;
 	struct vfs_queue *q = r->q;
-	bool notify;
+	bool notify = false;
 
 	pthread_mutex_lock(&q->lock);
 	virtq_push(q->vq, &r->elem, (uint32_t)len);
+	if (r->offloaded) {
+		notify = virtq_need_notify(q->vq);
+		if (--q->pending == 0)
+			pthread_cond_broadcast(&q->drained);
+	} else {
+		q->unsignalled++;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (notify)
+		vu_queue_notify(q->dev->vu, q->idx);
+}
+
+/* Signal the replies pushed on the queue thread since the last time. */
+static void flush_notify(struct vfs_queue *q)
+{
+	bool notify;
+
+	if (!q->unsignalled)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->unsignalled = 0;
 	notify = virtq_need_notify(q->vq);
-	if (r->offloaded && --q->pending == 0)
-		pthread_cond_broadcast(&q->drained);
 	pthread_mutex_unlock(&q->lock);
 	if (notify)
 		vu_queue_notify(q->dev->vu, q->idx);
@@ -406,6 +440,24 @@ static uint32_t poll_max(void)
 	return (uint32_t)v;
 }
 
+static unsigned int notify_batch(void)
+{
+	const char *s = getenv("VFSD_BENCH_NOTIFY_BATCH");
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return VFS_NOTIFY_BATCH;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > 65536) {
+		log_warn("ignoring VFSD_BENCH_NOTIFY_BATCH=%s", s);
+		return VFS_NOTIFY_BATCH;
+	}
+	log_info("benchmark setting: a signal per %lu inline replies", v);
+	return (unsigned int)v;
+}
+
 static void queue_fault(struct vfs_queue *q)
 {
 	struct vfs_dev *dev = q->dev;
@@ -443,6 +495,7 @@ static bool ring_pending(struct vfs_queue *q)
 static bool poll_ring(struct vfs_queue *q, uint64_t since, uint64_t *waited)
 {
 	uint64_t t;
+	unsigned int spins = 0;
 
 	if (!q->poll_ns)
 		return false;
@@ -451,8 +504,14 @@ static bool poll_ring(struct vfs_queue *q, uint64_t since, uint64_t *waited)
 			*waited = now_ns() - since;
 			return true;
 		}
+		/* Give the CPU up now and then: on a host with fewer CPUs
+		 * than busy threads, the guest (or frontend) that would
+		 * fill the ring may be waiting for this very CPU. */
+		if (++spins % VFS_POLL_YIELD_EVERY == 0)
+			sched_yield();
 #if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
+		else
+			__builtin_ia32_pause();
 #endif
 		t = now_ns();
 	} while (t - since < q->poll_ns);
@@ -512,7 +571,10 @@ static int drain(struct vfs_queue *q, uint64_t *idle_since)
 				return -EPROTO;
 			}
 			dispatch(q, &elem);
+			if (q->unsignalled >= q->dev->notify_batch)
+				flush_notify(q);
 		}
+		flush_notify(q);
 		/* Kicks stay off while we poll: the guest need not kick
 		 * a queue that is watching its ring. */
 		*idle_since = now_ns();
@@ -713,6 +775,7 @@ int virtio_fs_serve(int conn_fd, const struct virtio_fs_opts *opts,
 	dev->config.num_request_queues = nreq;
 	dev->offload_io_bytes = offload_threshold(&dev->offload_always);
 	dev->poll_max_ns = poll_max();
+	dev->notify_batch = notify_batch();
 	pthread_mutex_init(&dev->pool_lock, NULL);
 	pthread_cond_init(&dev->pool_cond, NULL);
 	pthread_cond_init(&dev->pool_done, NULL);
