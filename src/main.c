@@ -471,6 +471,8 @@ int main(int argc, char **argv)
 	case CONFIG_ERROR:
 		return 1;
 	}
+	/* Before anything is opened: these are what a launcher left us. */
+	(void)sandbox_note_inherited_fds(cfg.fd);
 
 	log_set_level(cfg.log_level);
 	log_use_syslog(cfg.syslog);
