@@ -161,7 +161,8 @@ outer() {
 	[[ -x "$vfsd" ]] || skip "no vfsd binary at $vfsd"
 
 	cache=${VFSD_GUEST_CACHE:-$build/tests/guest/guest-cache}
-	tmp=$(mktemp -d "${TMPDIR:-/tmp}/vfsd-libvirt.XXXXXX")
+	# Not under TMPDIR: /var is overlaid in the namespace.
+	tmp=$(mktemp -d /tmp/vfsd-libvirt.XXXXXX)
 	chmod 755 "$tmp"
 	trap outer_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -556,6 +557,17 @@ inner() {
 		"-o source=$tmp/share2,cache=none,sandbox=chroot,no_xattr,no_flock,no_posix_lock --thread-pool-size=4"
 	check "the binary libvirt found is not another virtiofsd" \
 		sh -c "! grep -q virtiofsd '$tmp/vfsd-lv-json.cmdline'"
+	# libvirt's own account of the search (its debug log).
+	local order
+	order=$(sed -n "s/.*vhost-user description path '\([^']*\)' len=.*/\1/p" \
+		/var/log/libvirt/libvirtd.log | awk '!seen[$0]++')
+	local first
+	for first in $order; do
+		echo "# libvirt read, in order: $first"
+	done
+	first=$(echo "$order" | head -n 1)
+	eq "libvirt took the installed descriptor first ($first)" \
+		"$(readlink -f "$json")" "$(readlink -f "$first")"
 }
 
 if [[ "${1:-}" == --inner ]]; then
