@@ -15,6 +15,7 @@ pkgs=(
   uidmap                 # newuidmap/newgidmap: unprivileged user-namespace maps
   fio                    # benchmarks
   qemu-system-x86        # guest tests; brings QEMU's reference virtiofsd
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients  # libvirt starts vfsd (guest-vfsd-libvirt)
   busybox-static cpio xz-utils  # the guest tests' initramfs
   rsync diffutils        # tree copy tests
   groff-base bsdextrautils  # the man page test (groff, col)

@@ -506,6 +506,11 @@ int main(int argc, char **argv)
 	case CONFIG_ERROR:
 		return 1;
 	}
+	/* Before anything is opened: these are what a launcher left us. */
+	(void)sandbox_note_inherited_fds(cfg.fd);
+	/* stderr may be a pipe (libvirt's to virtlogd): if its reader goes
+	 * away, a log line must fail, not end the file system. */
+	signal(SIGPIPE, SIG_IGN);
 
 	log_set_level(cfg.log_level);
 	log_use_syslog(cfg.syslog);

@@ -6,14 +6,14 @@
  * state, so it can run any number of times). Each argument is matched
  * against the option table: "--name", "--name=VALUE", "--name VALUE",
  * clustered short flags ("-df") and "-o a,b=c" / "-oa,b=c". Legacy "-o"
- * items are split on unescaped commas and mapped onto the same settings as
- * the long options. Every setting remembers which option set it, so two
- * options asking for different values of one setting are reported as a
- * conflict instead of the later one silently winning. After the walk,
- * --help/--version short-circuit; otherwise the required settings are
- * checked. Every error is one line on @err and CONFIG_ERROR. A socket
- * passed by socket activation (activation.c) stands in for --fd when the
- * command line gives neither a socket nor a mount.
+ * items are split on commas (",," and "\," stand for a comma) and mapped
+ * onto the same settings as the long options. Every setting remembers
+ * which option set it, so two options asking for different values of one
+ * setting are reported as a conflict instead of the later one silently
+ * winning. After the walk, --help/--version short-circuit; otherwise the
+ * required settings are checked. Every error is one line on @err and
+ * CONFIG_ERROR. A socket passed by socket activation (activation.c) stands
+ * in for --fd when the command line gives neither a socket nor a mount.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -1084,8 +1084,11 @@ static int apply_legacy_item(struct parse_state *st, char *item)
 }
 
 /*
- * "-o a,b=c": split on commas; a backslash escapes the next character so
- * a path may contain a comma ("source=/a\,b").
+ * "-o a,b=c": split on commas. A path may contain a comma in two
+ * spellings: escaped with a backslash as the C daemon's option parser
+ * wants ("source=/a\,b"), or doubled as in QEMU's option syntax, which is
+ * how libvirt escapes the source directory it passes ("source=/a,,b").
+ * An empty item is an error anyway, so ",," cannot mean anything else.
  */
 static int apply_legacy(struct parse_state *st, const char *list)
 {
@@ -1105,6 +1108,10 @@ static int apply_legacy(struct parse_state *st, const char *list)
 	item = w = buf;
 	for (r = list;; r++) {
 		if (*r == '\\' && r[1] != '\0') {
+			*w++ = *++r;
+			continue;
+		}
+		if (*r == ',' && r[1] == ',') {
 			*w++ = *++r;
 			continue;
 		}

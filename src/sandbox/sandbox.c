@@ -14,7 +14,8 @@
  *     namespace, fork. The parent stays outside the others, only
  *     forwards stop signals and mirrors the child's end (exit status, or
  *     128 + N with a log line naming signal N). The child, PID 1 of the
- *     new namespace, takes new mount, network and IPC namespaces, mounts
+ *     new namespace, closes what the launcher left open (the parent
+ *     keeps it), takes new mount, network and IPC namespaces, mounts
  *     a fresh /proc for its pid namespace and opens its self/fd, bind-
  *     mounts the shared directory onto itself and pivots into it; the old
  *     root (with that /proc) is detached, so /proc stays reachable only
@@ -29,6 +30,7 @@
  *     (NO_SETUID_FIXUP) are left alone.
  *  4. The seccomp allowlist is loaded last (seccomp.c).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,6 +42,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +70,77 @@ int __lsan_is_turned_off(void)
 #else
 #define LSAN_OFF() ((void)0)
 #endif
+
+/* What sandbox_note_inherited_fds() found, with the file each named
+ * then; the namespace child closes them. Written once before any thread
+ * or fork. */
+struct inherited_fd {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+};
+static struct inherited_fd *inherited_fds;
+static size_t inherited_count;
+
+int sandbox_note_inherited_fds(int keep)
+{
+	struct inherited_fd *grown;
+	struct dirent *e;
+	struct stat st;
+	size_t cap = 0;
+	DIR *dir;
+	int ret = 0;
+
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		char *end;
+		long fd;
+
+		errno = 0;
+		fd = strtol(e->d_name, &end, 10);
+		if (errno || end == e->d_name || *end || fd <= 2 ||
+		    fd > INT_MAX || fd == keep || fd == dirfd(dir) ||
+		    fstat((int)fd, &st))
+			continue;
+		if (inherited_count == cap) {
+			cap = cap ? 2 * cap : 8;
+			grown = realloc(inherited_fds, cap * sizeof(*grown));
+			if (!grown) {
+				ret = -ENOMEM;
+				break;
+			}
+			inherited_fds = grown;
+		}
+		inherited_fds[inherited_count++] = (struct inherited_fd){
+			.fd = (int)fd, .dev = st.st_dev, .ino = st.st_ino
+		};
+	}
+	closedir(dir);
+	return ret;
+}
+
+/* In the serving child of a namespace sandbox (the parent keeps them).
+ * An fd that names another file now is vfsd's own: left alone. */
+static void close_inherited_fds(void)
+{
+	size_t closed = 0;
+	struct stat st;
+
+	for (size_t i = 0; i < inherited_count; i++) {
+		const struct inherited_fd *in = &inherited_fds[i];
+
+		if (fstat(in->fd, &st) || st.st_dev != in->dev ||
+		    st.st_ino != in->ino)
+			continue;
+		close(in->fd);
+		closed++;
+	}
+	if (closed)
+		log_debug("sandbox: closed %zu inherited fd%s", closed,
+			  closed == 1 ? "" : "s");
+}
 
 /* The reference daemon's ceiling for the automatic open file limit. */
 #define NOFILE_AUTO_MAX 1000000UL
@@ -485,6 +559,7 @@ int sandbox_enter(const struct sandbox_opts *opts, int *proc_self_fd,
 				parent_drop_caps();
 			return parent_wait(child, &set, status);
 		}
+		close_inherited_fds();
 		/* Stop signals stay blocked until main's signal thread
 		 * takes them; everything else as before. */
 		sigaddset(&old, SIGINT);

@@ -74,6 +74,19 @@ struct sandbox_opts {
  */
 int sandbox_check(const struct sandbox_opts *opts, const char **msg);
 
+/*
+ * Note the file descriptors this process inherited: every open fd above 2
+ * but @keep (the --fd socket, or -1). Call first, before vfsd opens
+ * anything. In namespace mode the serving child closes them as soon as it
+ * exists, so what a launcher left open stays with the parent outside the
+ * sandbox. libvirt, for one, leaves its pid file open in the daemon (the
+ * lock on it says the daemon lives); a writable fd of that file inside
+ * the sandbox would let a compromised server name any process for
+ * libvirt to kill when the domain stops. Returns 0, or -errno with
+ * nothing noted (no /proc).
+ */
+int sandbox_note_inherited_fds(int keep);
+
 enum sandbox_role {
 	SANDBOX_SERVE, /* this process serves (sandboxed as asked) */
 	SANDBOX_PARENT_EXIT, /* the serving child ended: exit with *status */

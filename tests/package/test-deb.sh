@@ -61,7 +61,7 @@ check "nothing in /usr/bin or /usr/sbin" \
 check "the vhost-user descriptor names /usr/libexec/vfsd, type fs" \
 	python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
 assert d["binary"] == "/usr/libexec/vfsd" and d["type"] == "fs", d' \
-	"$fs/usr/share/qemu/vhost-user/50-vfsd.json"
+	"$fs/usr/share/qemu/vhost-user/40-vfsd.json"
 check "vfsd(1) in /usr/share/man/man1" test -s "$fs/usr/share/man/man1/vfsd.1.gz"
 unitdir=$fs/lib/systemd/system
 check "vfsd@.socket listens on /run/vfsd/%i.sock" \

@@ -108,7 +108,32 @@ else
 fi
 stop_vfsd
 
-# 5. Bad configuration: one line, non-zero exit.
+# 5. What a launcher leaves open (libvirt leaves its pid file open in the
+# daemon, to hold a lock on it): the waiting parent keeps it, the
+# sandboxed child has closed it.
+holds_file() {
+	local f
+	for f in "/proc/$1/fd"/*; do
+		same_file "$f" "$2" 2>/dev/null && return 0
+	done
+	return 1
+}
+: >"$tmp/launcher.pid"
+exec 7<>"$tmp/launcher.pid"
+start_vfsd --sandbox namespace --seccomp kill
+exec 7>&-
+if sp=$(serving_pid "$pid"); then
+	check "inherited fd: the parent still holds the launcher's file" \
+		holds_file "$pid" "$tmp/launcher.pid"
+	check "inherited fd: the sandboxed child does not" \
+		sh -c "! ls -l /proc/$sp/fd | grep -qF '$tmp/launcher.pid'"
+else
+	bad "inherited fd: no serving process under seccomp"
+fi
+stop_vfsd
+check "inherited fd: SIGTERM, exit 0 (got $rc)" test "$rc" -eq 0
+
+# 6. Bad configuration: one line, non-zero exit.
 one_line_error() {
 	local desc=$1
 	shift

@@ -356,6 +356,18 @@ static void test_legacy_basic(void **state)
 	assert_string_equal(r.cfg.shared_dir, "/a,b");
 	assert_true(r.cfg.xattr);
 	run_free(&r);
+
+	/* So does doubling it, as libvirt escapes the source directory. */
+	parse_args(&r, "-o", "source=/a,,b,,,xattr", "--mount", "/m", NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.shared_dir, "/a,b,");
+	assert_true(r.cfg.xattr);
+	run_free(&r);
+
+	parse_args(&r, "-o", "source=/x,,,,y,,", "--mount", "/m", NULL);
+	assert_ok(&r);
+	assert_string_equal(r.cfg.shared_dir, "/x,,y,");
+	run_free(&r);
 }
 
 static void test_legacy_flags(void **state)
@@ -499,7 +511,11 @@ static const struct {
 	{ { BASE, "-o", "xattr,bogus=1" }, "unknown option '-o bogus'" },
 	{ { BASE, "-o" }, "'-o' needs a value" },
 	{ { BASE, "-o", "" }, "'-o' needs a value" },
-	{ { BASE, "-o", "xattr,,writeback" }, "empty item" },
+	{ { BASE, "-o", "xattr,,writeback" },
+	  "unknown option '-o xattr,writeback'" },
+	{ { BASE, "-o", "xattr,,,writeback" }, "unknown option '-o xattr,'" },
+	{ { BASE, "-o", "xattr," }, "empty item" },
+	{ { BASE, "-o", ",xattr" }, "empty item" },
 	{ { BASE, "-o", "source" }, "'-o source' needs a value" },
 	{ { BASE, "-o", "cache" }, "'-o cache' needs a value" },
 	{ { BASE, "-o", "xattr=1" }, "'-o xattr' takes no value" },
@@ -928,6 +944,32 @@ static void test_vhost_user(void **state)
 	assert_ok(&r);
 	assert_int_equal(r.cfg.fd, 5);
 	assert_int_equal(r.cfg.cache, CONFIG_CACHE_NEVER);
+	run_free(&r);
+
+	/* What libvirt 9.0 passes for every <binary> setting, with a comma
+	 * in the source directory (doubled by libvirt). */
+	parse_args(&r, "--fd=31", "-o",
+		   "source=/srv/vm,,1,cache=always,sandbox=namespace,xattr,"
+		   "flock,posix_lock",
+		   "--thread-pool-size=16", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.fd, 31);
+	assert_string_equal(r.cfg.shared_dir, "/srv/vm,1");
+	assert_int_equal(r.cfg.cache, CONFIG_CACHE_ALWAYS);
+	assert_int_equal(r.cfg.sandbox, CONFIG_SANDBOX_NAMESPACE);
+	assert_true(r.cfg.xattr);
+	assert_int_equal(r.cfg.threads, 16);
+	run_free(&r);
+
+	parse_args(&r, "--fd=3", "-o",
+		   "source=/srv,cache=none,sandbox=chroot,no_xattr,no_flock,"
+		   "no_posix_lock",
+		   "--thread-pool-size=4", "-d", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.cache, CONFIG_CACHE_NEVER);
+	assert_int_equal(r.cfg.sandbox, CONFIG_SANDBOX_CHROOT);
+	assert_false(r.cfg.xattr);
+	assert_int_equal(r.cfg.log_level, LOG_LEVEL_DEBUG);
 	run_free(&r);
 
 	parse_args(&r, "--socket-path=/run/vfsd.sock", "--socket-group", "kvm",
