@@ -23,7 +23,10 @@
 #                when the queue is busy), all (0: offload every
 #                READ/WRITE), inline (4294967295: none), or a byte count
 #                (always offloaded from that size);
-#                set through VFSD_BENCH_OFFLOAD_IO_BYTES (default: default)
+#                set through VFSD_BENCH_OFFLOAD_IO_BYTES (default: default);
+#                or LABEL:VAR=VALUE[:VAR=VALUE...], a variant run with
+#                those VFSD_BENCH_* settings (e.g.
+#                poll:VFSD_BENCH_POLL_MAX_NS=64000)
 #   -Q QUEUES    run vfsd once per request-queue count, e.g. "1 2" (same
 #                per-queue depth), and add a table of the ratios qN/q1;
 #                without it vfsd gets the -q given (default 1)
@@ -130,14 +133,17 @@ for a in "$@"; do
 done
 [[ "$vq" =~ ^[1-9][0-9]*$ ]] || die "bad -q $vq"
 
-# policy -> "label value" (value "-" = leave the variable unset)
+# policy -> "label settings": settings "-" (none) or VAR=VALUE[:VAR=VALUE]
+# for the daemon's environment. LABEL:VAR=VALUE[:...] names a variant of
+# any benchmark setting (e.g. poll:VFSD_BENCH_POLL_MAX_NS=64000).
 policy() {
   case $1 in
     default) echo "vfsd -" ;;
-    all) echo "vfsd-all 0" ;;
-    inline) echo "vfsd-inline 4294967295" ;;
+    all) echo "vfsd-all VFSD_BENCH_OFFLOAD_IO_BYTES=0" ;;
+    inline) echo "vfsd-inline VFSD_BENCH_OFFLOAD_IO_BYTES=4294967295" ;;
+    *:VFSD_BENCH_*=*) echo "vfsd-${1%%:*} ${1#*:}" ;;
     *[!0-9]*|'') echo "compare.sh: bad policy $1" >&2; exit 2 ;;
-    *) echo "vfsd-$1 $1" ;;
+    *) echo "vfsd-$1 VFSD_BENCH_OFFLOAD_IO_BYTES=$1" ;;
   esac
 }
 # The daemons, in run order: name, kind (c, rust, vfsd), offload value,
@@ -201,10 +207,11 @@ run() {
     c) cmd=("$cref" '--socket-path={sock}' -o 'source={dir}' -o cache=auto) ;;
     rust) cmd=("$rust" '--socket-path={sock}' --shared-dir '{dir}' --cache auto) ;;
     vfsd)
-      if [ "${vals[$i]}" = - ]; then
-        cmd=(env -u VFSD_BENCH_OFFLOAD_IO_BYTES)
-      else
-        cmd=(env "VFSD_BENCH_OFFLOAD_IO_BYTES=${vals[$i]}")
+      cmd=(env -u VFSD_BENCH_OFFLOAD_IO_BYTES -u VFSD_BENCH_POLL_MAX_NS \
+        -u VFSD_BENCH_NOTIFY_BATCH -u VFSD_BENCH_NO_PASSTHROUGH)
+      if [ "${vals[$i]}" != - ]; then
+        IFS=: read -r -a sets <<<"${vals[$i]}"
+        cmd+=("${sets[@]}")
       fi
       cmd+=("$vfsd" --shared-dir '{dir}' --socket-path '{sock}' --cache auto) ;;
   esac
