@@ -436,7 +436,8 @@ static void dispatch(struct fuse_req *req, const struct fuse_in_header *h,
 	fuse_intr_unregister(req);
 	if (!req->done) {
 		/* every decoder completes; keep the transport's promise */
-		log_error("fuse: %s left unanswered", d->name);
+		log_ratelimited(LOG_LEVEL_ERROR, "fuse: %s left unanswered",
+				d->name);
 		fuse_reply_err(req, -EIO);
 	}
 out_free:
