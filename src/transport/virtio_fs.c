@@ -42,6 +42,7 @@
 
 #include "../fuse/fuse_server.h"
 #include "../log/log.h"
+#include "../metrics/metrics.h"
 #include "../util/iov.h"
 #include "../vhost/vhost.h"
 #include "../virtq/virtq.h"
@@ -402,6 +403,8 @@ static int drain(struct vfs_queue *q)
 				queue_fault(q);
 				return -EPROTO;
 			}
+			if (metrics_enabled())
+				metrics_count_queue(q->idx);
 			dispatch(q, &elem);
 		}
 		pthread_mutex_lock(&q->lock);
