@@ -18,6 +18,7 @@ pkgs=(
   busybox-static cpio xz-utils  # the guest tests' initramfs
   rsync diffutils        # tree copy tests
   groff-base bsdextrautils  # the man page test (groff, col)
+  curl                   # reads the --metrics-socket page in its tests
 )
 
 missing=()

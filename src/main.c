@@ -467,6 +467,9 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 	int conn, ret;
 
 	block_stop_signals();
+	/* First: once the vhost-user socket appears, so has this one. */
+	if (metrics_listen(cfg, &mfd))
+		return 1;
 	if (cfg->socket_path) {
 		ret = vu_listen(cfg->socket_path, cfg->socket_group, &lfd,
 				&msg);
@@ -474,15 +477,9 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 			fprintf(stderr, "vfsd: socket '%s': %s: %s\n",
 				cfg->socket_path, msg ? msg : "listen",
 				strerror(-ret));
+			metrics_close(cfg, mfd, true);
 			return 1;
 		}
-	}
-	if (metrics_listen(cfg, &mfd)) {
-		if (cfg->socket_path) {
-			close(lfd);
-			unlink(cfg->socket_path);
-		}
-		return 1;
 	}
 	if (cfg->daemonize) {
 		ret = daemonize();

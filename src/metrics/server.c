@@ -3,23 +3,24 @@
  * The metrics thread: serves "GET /metrics" on the --metrics-socket.
  *
  * Flow: one thread polls the listening socket, a stop eventfd and its
- * connections, all non-blocking. A connection is accepted into one of
- * METRICS_MAX_CONNS slots (beyond that it is answered 503 at once and
- * closed), reads at most METRICS_HTTP_HEAD_MAX bytes of request head, which
- * http.c judges after every read; once it has a verdict the whole answer
- * (status line, headers and, for a 200, the page rendered from a snapshot
- * of the counters) is built in memory and sent as the socket takes it.
- * One request per connection: the answer says "Connection: close" and the
- * connection is closed once it is sent.
+ * connections, all non-blocking. A connection takes one of
+ * METRICS_MAX_CONNS slots and sends at most METRICS_HTTP_HEAD_MAX bytes
+ * of request head, which http.c judges after every read; once it has a
+ * verdict the whole answer (status line, headers and, for a 200, the page
+ * rendered from a snapshot of the counters) is built in memory and sent
+ * as the socket takes it. One request per connection: the answer says
+ * "Connection: close" and the connection is closed once it is sent.
  *
  * Bounds, since the client is untrusted: each connection has
  * METRICS_CONN_MS from its accept to finish, reading and writing
  * together; one that has sent no complete request by then gets a 408 (if
  * the socket takes it) and is closed, one that does not read its answer
- * is closed. Connections, request bytes and page size are capped, and an
- * accept burst is capped so that a flood of connections cannot starve
- * the connections already open. Nothing here is shared with the request
- * path except the counters, which it only reads (counters.c).
+ * is closed. When every slot is taken, a new connection closes the
+ * oldest one (with a 503 if it was still being read), so connections
+ * held open idle keep nobody out for long. Request bytes and page size
+ * are capped, and so is an accept burst, so that a flood of connections
+ * cannot starve those already open. Nothing here is shared with the
+ * request path except the counters, which it only reads (counters.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -228,15 +229,21 @@ static void accept_some(struct metrics_server *s, uint64_t now)
 			return;
 		}
 		for (unsigned int i = 0; i < METRICS_MAX_CONNS; i++) {
-			if (s->conns[i].fd < 0) {
-				c = &s->conns[i];
+			struct conn *o = &s->conns[i];
+
+			if (o->fd < 0) {
+				c = o;
 				break;
 			}
+			if (!c || o->deadline_ms < c->deadline_ms)
+				c = o;
 		}
-		if (!c) {
-			send_short(fd, 503);
-			close(fd);
-			continue;
+		if (c->fd >= 0) {
+			/* Full: the oldest makes room, so that idle
+			 * connections cannot keep a client out for long. */
+			if (!c->out)
+				send_short(c->fd, 503);
+			conn_close(c);
 		}
 		c->fd = fd;
 		c->deadline_ms = now + METRICS_CONN_MS;
