@@ -453,10 +453,10 @@ static void check_histogram(const char *page, const char *op, long long count)
 	}
 }
 
-static void check_page(struct dmn *d, const char *step,
-		       const struct expect *ex, unsigned nex,
-		       const long long queues[3], long long rd, long long wr,
-		       long long nodes, long long handles, long long enoent)
+static void check_page(struct dmn *d, const char *step, const struct expect *ex,
+		       unsigned nex, const long long queues[3], long long rd,
+		       long long wr, long long nodes, long long handles,
+		       long long enoent)
 {
 	struct resp r;
 	long long total = 0;
@@ -470,13 +470,15 @@ static void check_page(struct dmn *d, const char *step,
 	check(strstr(r.buf, "Content-Type: text/plain; version=0.0.4") != NULL,
 	      "Content-Type says the exposition format 0.0.4");
 	check(strstr(r.body, "# TYPE vfsd_fuse_requests_total counter\n") &&
-		      strstr(r.body, "# TYPE vfsd_fuse_request_duration_seconds "
-				     "histogram\n") &&
+		      strstr(r.body,
+			     "# TYPE vfsd_fuse_request_duration_seconds "
+			     "histogram\n") &&
 		      strstr(r.body, "# HELP vfsd_nodes "),
 	      "HELP and TYPE lines");
 	for (unsigned i = 0; i < nex; i++) {
-		long long got = samplef(
-			r.body, "vfsd_fuse_requests_total{op=\"%s\"}", ex[i].op);
+		long long got =
+			samplef(r.body, "vfsd_fuse_requests_total{op=\"%s\"}",
+				ex[i].op);
 		long long err = samplef(
 			r.body, "vfsd_fuse_request_errors_total{op=\"%s\"}",
 			ex[i].op);
@@ -497,7 +499,8 @@ static void check_page(struct dmn *d, const char *step,
 		      count_series(r.body, "vfsd_fuse_errors_total{") ==
 			      (enoent > 0),
 	      "errors by errno: ENOENT %lld and no other (page: %lld, %u series)",
-	      enoent, sample(r.body, "vfsd_fuse_errors_total{errno=\"ENOENT\"}"),
+	      enoent,
+	      sample(r.body, "vfsd_fuse_errors_total{errno=\"ENOENT\"}"),
 	      count_series(r.body, "vfsd_fuse_errors_total{"));
 	check(sample(r.body, "vfsd_read_bytes_total") == rd &&
 		      sample(r.body, "vfsd_written_bytes_total") == wr,
@@ -598,9 +601,9 @@ static void case_counts(void)
 	check(!r && n == 300, "WRITE 300 bytes (%s, %u)", strerror(-r), n);
 	{
 		const struct expect ex[] = {
-			{ "INIT", 1, 0 },  { "LOOKUP", 3, 1 },
+			{ "INIT", 1, 0 },    { "LOOKUP", 3, 1 },
 			{ "GETATTR", 3, 0 }, { "FORGET", 1, 0 },
-			{ "OPEN", 1, 0 },  { "READ", 1, 0 },
+			{ "OPEN", 1, 0 },    { "READ", 1, 0 },
 			{ "WRITE", 1, 0 },
 		};
 		const long long q[3] = { 1, 6, 4 };
@@ -661,7 +664,8 @@ static void case_counts(void)
 		buf[got] = '\0';
 		if (p)
 			pclose(p);
-		check(strstr(buf, "vfsd_fuse_requests_total{op=\"LOOKUP\"} 3\n") !=
+		check(strstr(buf,
+			     "vfsd_fuse_requests_total{op=\"LOOKUP\"} 3\n") !=
 			      NULL,
 		      "curl --unix-socket %s http://localhost/metrics reads the page",
 		      d.msock);
@@ -712,8 +716,8 @@ static void good_client(struct dmn *d, const char *when)
 	int st = get_page(d->msock, &r);
 
 	check(st == 200 && r.body && strstr(r.body, "vfsd_fuse_requests_total"),
-	      "%s: a well-behaved client gets the page (%d, %lld ms)", when,
-	      st, (long long)(now_ms() - t0));
+	      "%s: a well-behaved client gets the page (%d, %lld ms)", when, st,
+	      (long long)(now_ms() - t0));
 	resp_free(&r);
 }
 
@@ -786,8 +790,7 @@ static void case_clients(void)
 	silent = unix_connect(d.msock);
 	slow = unix_connect(d.msock);
 	noread = unix_connect(d.msock);
-	check(silent >= 0 && slow >= 0 && noread >= 0,
-	      "three clients connect");
+	check(silent >= 0 && slow >= 0 && noread >= 0, "three clients connect");
 	if (noread >= 0)
 		send_all(noread, get, sizeof(get) - 1);
 	if (slow >= 0)
@@ -808,8 +811,8 @@ static void case_clients(void)
 		/* as much as the socket takes, until the daemon hangs up */
 		fcntl(fd, F_SETFL, O_NONBLOCK);
 		while (off < 65536) {
-			ssize_t n = send(fd, big + off, 65536 - off,
-					 MSG_NOSIGNAL);
+			ssize_t n =
+				send(fd, big + off, 65536 - off, MSG_NOSIGNAL);
 
 			if (n <= 0)
 				break;
@@ -837,7 +840,8 @@ static void case_clients(void)
 		      "GET /met", 8, 400);
 	{
 		char huge[8192];
-		int n = snprintf(huge, sizeof(huge), "GET /metrics HTTP/1.1\r\n");
+		int n = snprintf(huge, sizeof(huge),
+				 "GET /metrics HTTP/1.1\r\n");
 
 		while (n < (int)sizeof(huge) - 16)
 			n += snprintf(huge + n, sizeof(huge) - (size_t)n,
@@ -905,9 +909,10 @@ static void case_clients(void)
 				      "vfsd_fuse_requests_total{op=\"GETATTR\"}") ==
 				      (long long)l.done,
 		      "the page counts the guest's %lu GETATTRs (%lld)", l.done,
-		      r == 200 ? samplef(rr.body,
-					 "vfsd_fuse_requests_total{op=\"GETATTR\"}") :
-				 -1);
+		      r == 200 ?
+			      samplef(rr.body,
+				      "vfsd_fuse_requests_total{op=\"GETATTR\"}") :
+			      -1);
 		resp_free(&rr);
 	}
 	dmn_stop_check(&d);
@@ -965,8 +970,7 @@ static void expect_refusal(struct dmn *d, const char *what, const char *why)
 		r = vhf_reap(d->pid, 10000, &status);
 	d->started = r != 0;
 	check(!r && WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
-		      log_has(d->log, "metrics socket") &&
-		      log_has(d->log, why),
+		      log_has(d->log, "metrics socket") && log_has(d->log, why),
 	      "%s: refused, exit 1 and a line saying '%s' (%s)", what, why,
 	      r ? strerror(-r) : tu_status_str(status));
 	check(access(d->sock, F_OK) && errno == ENOENT,
@@ -975,8 +979,8 @@ static void expect_refusal(struct dmn *d, const char *what, const char *why)
 		dmn_stop(d);
 }
 
-static void mode_case(const char *name, const char *const *extra,
-		      mode_t mode, gid_t gid)
+static void mode_case(const char *name, const char *const *extra, mode_t mode,
+		      gid_t gid)
 {
 	struct dmn d;
 	struct stat st;
@@ -1148,8 +1152,8 @@ static void case_logflood(void)
 		char reply[256];
 		size_t out = sizeof(reply), rlen = 0;
 
-		r = vhf_fuse(d.fe, RQ1, FUSE_LOOKUP, FUSE_ROOT_ID, &arg, 1, &out,
-			     1, reply, sizeof(reply), &rlen);
+		r = vhf_fuse(d.fe, RQ1, FUSE_LOOKUP, FUSE_ROOT_ID, &arg, 1,
+			     &out, 1, reply, sizeof(reply), &rlen);
 		if (!r && rlen >= sizeof(struct fuse_out_header) &&
 		    ((struct fuse_out_header *)reply)->error == -EINVAL)
 			ok_name++;
@@ -1184,7 +1188,8 @@ static void case_logflood(void)
 			      sample(rr.body,
 				     "vfsd_fuse_errors_total{errno=\"EPROTO\"}") ==
 				      FLOOD_INITS,
-		      "the page counts them: EINVAL %lld, EPROTO %lld", malformed,
+		      "the page counts them: EINVAL %lld, EPROTO %lld",
+		      malformed,
 		      sample(rr.body,
 			     "vfsd_fuse_errors_total{errno=\"EPROTO\"}"));
 	}
