@@ -7,13 +7,15 @@
 # median of its runs) to judge a difference against.
 #
 #   bench/metrics-ab.sh [-B BENCH] [-V VFSD] [-r REPEATS] [-D "DEPTHS"]
-#                       [-t SEC] [-T TESTS] [-q QUEUES] [-k DIR] [-m]
+#                       [-t SEC] [-T TESTS] [-q QUEUES] [-c CPUS] [-k DIR]
+#                       [-m]
 #
 #   -r REPEATS  runs of each side (default 3)
 #   -D DEPTHS   queue depths, each in turn (default "1 16")
 #   -t SEC      seconds per test (default 2)
 #   -T TESTS    vfsd-bench tests (default getattr,read-4k)
 #   -q QUEUES   request queues (default 1)
+#   -c CPUS     run vfsd-bench and vfsd under taskset -c CPUS (e.g. 0)
 #   -k DIR      keep every run's rows in DIR/all.csv
 #   -m          markdown table
 #
@@ -29,6 +31,7 @@ secs=2
 tests=getattr,read-4k
 queues=1
 keep=
+cpus=
 md=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -39,9 +42,10 @@ while [ $# -gt 0 ]; do
     -t) secs=$2; shift 2 ;;
     -T) tests=$2; shift 2 ;;
     -q) queues=$2; shift 2 ;;
+    -c) cpus=$2; shift 2 ;;
     -k) keep=$2; shift 2 ;;
     -m) md=1; shift ;;
-    -h|--help) sed -n '3,21p' "$0" >&2; exit 0 ;;
+    -h|--help) sed -n '3,23p' "$0" >&2; exit 0 ;;
     *) echo "metrics-ab.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -57,8 +61,10 @@ for ((r = 1; r <= repeats; r++)); do
   for d in $depths; do
     for side in off on; do
       extra=()
+      pin=()
       [ "$side" = on ] && extra=(--metrics-socket "$tmp/metrics.sock")
-      "$bench" -c -l "$side" -q "$queues" -d "$d" -t "$secs" -T "$tests" -- \
+      [ -n "$cpus" ] && pin=(taskset -c "$cpus")
+      "${pin[@]}" "$bench" -c -l "$side" -q "$queues" -d "$d" -t "$secs" -T "$tests" -- \
         "$vfsd" --shared-dir '{dir}' --socket-path '{sock}' "${extra[@]}" \
         2>>"$tmp/daemon.log" | sed -n '2,$p' | sed "s/^/$r,/" >>"$all"
     done

@@ -32,6 +32,13 @@
  *              505, 400); meanwhile well-behaved clients get 200 and
  *              every GETATTR is answered within a bound; the GETATTR
  *              count on the page then equals the thread's.
+ *   threads    four guest threads, one per request queue, each sending
+ *              GETATTRs and 4 KiB READs while the page is read over and
+ *              over: no counter ever goes back between two reads, and
+ *              once they are done every total is exact (requests per
+ *              opcode and per queue, bytes). Run unconfined in the
+ *              ThreadSanitizer build (suite tsan): the counters written
+ *              by the queue threads and read by the metrics thread.
  *   socket     the socket's file: mode 0600 and our uid, or 0660 and
  *              the group with --socket-group; a stale socket file
  *              replaced, a live socket or a regular file at the path
@@ -919,6 +926,149 @@ static void case_clients(void)
 	tu_remove_tree(d.dir);
 }
 
+/* ---- threads ---- */
+
+#define TQ 4 /* request queues, one guest thread each */
+#define T_GETATTR 3000
+#define T_READ 300
+
+struct tguest {
+	struct vhf *fe;
+	unsigned q;
+	uint64_t nodeid, fh;
+	unsigned failed;
+};
+
+static void *tguest_main(void *arg)
+{
+	struct tguest *g = arg;
+	char buf[4096];
+
+	for (unsigned i = 0; i < T_GETATTR; i++) {
+		struct fuse_attr_out a;
+
+		g->failed +=
+			vhf_fuse_getattr(g->fe, g->q, FUSE_ROOT_ID, &a) != 0;
+		if (i % (T_GETATTR / T_READ) == 0) {
+			uint32_t n = 0;
+			int r = vhf_fuse_read(g->fe, g->q, g->nodeid, g->fh, 0,
+					      buf, sizeof(buf), &n);
+
+			g->failed += r || n != sizeof(buf);
+		}
+	}
+	return NULL;
+}
+
+static void case_threads(void)
+{
+	static const char *const extra[] = { "--queues", "4", NULL };
+	struct tguest g[TQ];
+	pthread_t t[TQ];
+	char path[320], data[FILE_LEN];
+	struct fuse_entry_out e;
+	long long last_getattr = 0, last_read = 0;
+	unsigned scrapes = 0, backwards = 0, failed = 0, started = 0;
+	struct dmn d;
+	int r;
+
+	if (dmn_prepare(&d, "threads"))
+		return;
+	memset(data, 'x', sizeof(data));
+	snprintf(path, sizeof(path), "%s/file.txt", d.share);
+	tu_write_file(path, data, sizeof(data));
+	r = dmn_start(&d, extra, true);
+	if (!check(!r, "vfsd with --metrics-socket and 4 queues serves (%s)",
+		   strerror(-r))) {
+		tu_dump_log(d.log);
+		dmn_stop(&d);
+		return;
+	}
+	r = vhf_fuse_lookup(d.fe, RQ1, FUSE_ROOT_ID, "file.txt", &e);
+	check(!r, "LOOKUP file.txt (%s)", strerror(-r));
+	for (unsigned i = 0; i < TQ; i++) {
+		struct fuse_open_out o = { 0 };
+
+		g[i] = (struct tguest){ .fe = d.fe,
+					.q = 1 + i,
+					.nodeid = e.nodeid };
+		r = vhf_fuse_open(d.fe, 1 + i, e.nodeid, O_RDONLY, &o);
+		check(!r, "OPEN on queue %u (%s)", 1 + i, strerror(-r));
+		g[i].fh = o.fh;
+	}
+	for (unsigned i = 0; i < TQ; i++)
+		started += pthread_create(&t[i], NULL, tguest_main, &g[i]) == 0;
+	check(started == TQ, "four guest threads");
+	/* Read the page while they run: no counter goes back. */
+	for (bool running = true; running;) {
+		struct resp rr;
+
+		running = false;
+		for (unsigned i = 0; i < started; i++)
+			if (pthread_tryjoin_np(t[i], NULL) == EBUSY)
+				running = true;
+		if (get_page(d.msock, &rr) == 200) {
+			long long ga = sample(
+				rr.body,
+				"vfsd_fuse_requests_total{op=\"GETATTR\"}");
+			long long rd = sample(rr.body, "vfsd_read_bytes_total");
+
+			backwards += ga < last_getattr || rd < last_read;
+			last_getattr = ga > last_getattr ? ga : last_getattr;
+			last_read = rd > last_read ? rd : last_read;
+			scrapes++;
+		}
+		resp_free(&rr);
+		if (running)
+			usleep(2000);
+	}
+	for (unsigned i = 0; i < TQ; i++)
+		failed += g[i].failed;
+	check(failed == 0,
+	      "every request of the guest threads answered (%u failed)",
+	      failed);
+	check(scrapes > 2 && backwards == 0,
+	      "%u reads of the page while they ran, no counter went back",
+	      scrapes);
+	{
+		struct resp rr;
+		long long want_q = T_GETATTR + T_READ + 1; /* + the OPEN */
+		bool queues_ok = true;
+
+		r = get_page(d.msock, &rr);
+		check(r == 200 &&
+			      sample(rr.body,
+				     "vfsd_fuse_requests_total{op=\"GETATTR\"}") ==
+				      TQ * T_GETATTR &&
+			      sample(rr.body,
+				     "vfsd_fuse_requests_total{op=\"READ\"}") ==
+				      TQ * T_READ &&
+			      sample(rr.body, "vfsd_read_bytes_total") ==
+				      (long long)TQ * T_READ * 4096,
+		      "totals exact: GETATTR %lld (want %d), READ %lld (want %d), bytes %lld",
+		      sample(rr.body,
+			     "vfsd_fuse_requests_total{op=\"GETATTR\"}"),
+		      TQ * T_GETATTR,
+		      sample(rr.body, "vfsd_fuse_requests_total{op=\"READ\"}"),
+		      TQ * T_READ, sample(rr.body, "vfsd_read_bytes_total"));
+		for (unsigned q = 2; q <= TQ; q++)
+			queues_ok &=
+				samplef(rr.body,
+					"vfsd_queue_requests_total{queue=\"%u\"}",
+					q) == want_q;
+		/* queue 1 also carried INIT and the LOOKUP */
+		check(queues_ok &&
+			      sample(rr.body,
+				     "vfsd_queue_requests_total{queue=\"1\"}") ==
+				      want_q + 2,
+		      "each queue's count exact (%lld per queue, 2 more on queue 1)",
+		      want_q);
+		resp_free(&rr);
+	}
+	dmn_stop_check(&d);
+	tu_remove_tree(d.dir);
+}
+
 /* ---- socket ---- */
 
 /* A UNIX socket bound at @path: left listening (@listening) or closed,
@@ -1218,9 +1368,8 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } cases[] = {
-	{ "counts", case_counts },
-	{ "clients", case_clients },
-	{ "socket", case_socket },
+	{ "counts", case_counts },     { "clients", case_clients },
+	{ "threads", case_threads },   { "socket", case_socket },
 	{ "logflood", case_logflood },
 };
 
@@ -1273,7 +1422,7 @@ int main(int argc, char **argv)
 	return fails ? 1 : 0;
 usage:
 	fprintf(stderr,
-		"usage: %s [-v] [--case counts|clients|socket|logflood]... "
+		"usage: %s [-v] [--case counts|clients|threads|socket|logflood]... "
 		"-- DAEMON ARGS... ({sock} and {dir} are substituted)\n",
 		argv[0]);
 	return 2;
