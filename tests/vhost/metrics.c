@@ -969,6 +969,7 @@ static void case_threads(void)
 	struct fuse_entry_out e;
 	long long last_getattr = 0, last_read = 0;
 	unsigned scrapes = 0, backwards = 0, failed = 0, started = 0;
+	bool joined[TQ] = { false };
 	struct dmn d;
 	int r;
 
@@ -1004,9 +1005,11 @@ static void case_threads(void)
 		struct resp rr;
 
 		running = false;
-		for (unsigned i = 0; i < started; i++)
-			if (pthread_tryjoin_np(t[i], NULL) == EBUSY)
-				running = true;
+		for (unsigned i = 0; i < started; i++) {
+			if (!joined[i])
+				joined[i] = pthread_tryjoin_np(t[i], NULL) == 0;
+			running |= !joined[i];
+		}
 		if (get_page(d.msock, &rr) == 200) {
 			long long ga = sample(
 				rr.body,
