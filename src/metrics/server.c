@@ -44,7 +44,7 @@
 /* After accept() ran out of fds or memory: leave the backlog this long
  * instead of spinning on a socket that stays readable. */
 #define METRICS_ACCEPT_PAUSE_MS 100
-#define METRICS_PAGE_MAX (4u << 20)
+#define METRICS_PAGE_MAX (1u << 20) /* the largest page possible: ~210 KB */
 
 struct conn {
 	int fd; /* -1: the slot is free */
