@@ -21,6 +21,7 @@ pkgs=(
   groff-base bsdextrautils  # the man page test (groff, col)
   systemd                # systemd-socket-activate, systemd-analyze: unit tests
   git debhelper dpkg-dev lintian  # make deb and its test
+  curl                   # reads the --metrics-socket page in its tests
 )
 
 missing=()

@@ -9,7 +9,10 @@
  * the sandbox (src/sandbox/: in namespace mode the serving process is a
  * child and this one only reports its end), then serve: one vhost-user
  * frontend on a socket until it disconnects (src/transport/virtio_fs.c),
- * or a host mount until it is unmounted (src/transport/dev_fuse.c). A host
+ * or a host mount until it is unmounted (src/transport/dev_fuse.c), with
+ * the metrics thread (src/metrics/) on --metrics-socket beside it; that
+ * socket too listens before the sandbox closes, and the serving process
+ * inherits it. A host
  * mount is made in the host's mount namespace, so with --mount the sandbox
  * is only capabilities, seccomp and the file limit.
  * Exit 0 after a clean end, 1 on errors (a broken device included), 128+N
@@ -28,7 +31,9 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "fuse/fuse_server.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "passthrough/passthrough.h"
 #include "passthrough/idtrans.h"
 #include "passthrough/xattrmap.h"
@@ -388,6 +393,88 @@ static int daemonize(void)
 }
 
 /*
+ * --metrics-socket: counting on, and the socket listening, before the
+ * sandbox closes (the serving process inherits the fd; inside a namespace
+ * or chroot sandbox the path means nothing any more). Same rules as the
+ * vhost-user socket: mode 0600, or 0660 for --socket-group's group; a
+ * stale socket file is replaced. Returns 0 (*fd -1 without the option)
+ * or -1 after a line on stderr.
+ */
+static int metrics_listen(const struct config *cfg, int *fd)
+{
+	const char *msg = NULL;
+	int ret;
+
+	*fd = -1;
+	if (!cfg->metrics_socket)
+		return 0;
+	ret = metrics_enable();
+	if (ret) {
+		msg = "counters";
+		goto out_err;
+	}
+	ret = vu_listen(cfg->metrics_socket, cfg->socket_group, fd, &msg);
+	if (ret)
+		goto out_err;
+	/* vu_listen() queues one frontend; clients come more at a time */
+	if (listen(*fd, METRICS_BACKLOG) < 0) {
+		ret = -errno;
+		msg = "listen";
+		close(*fd);
+		*fd = -1;
+		unlink(cfg->metrics_socket);
+		goto out_err;
+	}
+	return 0;
+
+out_err:
+	fprintf(stderr, "vfsd: metrics socket '%s': %s: %s\n",
+		cfg->metrics_socket, msg ? msg : "listen", strerror(-ret));
+	return -1;
+}
+
+static void metrics_gauges(void *arg, struct metrics_gauges *g)
+{
+	struct pt_stats st;
+
+	pt_stats(arg, &st);
+	g->nodes = (int64_t)st.nodes;
+	g->handles = (int64_t)st.handles;
+	g->open_fds = st.open_fds >= 0 ? st.open_fds : -1;
+}
+
+/* In the serving process: the metrics thread on @fd (none when -1).
+ * Returns 0 or -errno (logged). */
+static int metrics_start(int fd, struct pt_fs *fs, struct metrics_server **srv)
+{
+	const struct metrics_sources src = {
+		.op_name = fuse_opcode_name,
+		.gauges = metrics_gauges,
+		.arg = fs,
+	};
+	int ret;
+
+	*srv = NULL;
+	if (fd < 0)
+		return 0;
+	ret = metrics_server_start(fd, &src, srv);
+	if (ret)
+		log_error("metrics socket: cannot start its thread: %s",
+			  strerror(-ret));
+	return ret;
+}
+
+/* Close the metrics socket; remove its file when @unlink_path. */
+static void metrics_close(const struct config *cfg, int fd, bool unlink_path)
+{
+	if (fd < 0)
+		return;
+	close(fd);
+	if (unlink_path)
+		unlink(cfg->metrics_socket);
+}
+
+/*
  * vhost-user: listen (or take libvirt's listening fd), enter the sandbox,
  * serve one frontend until it disconnects or a stop signal arrives.
  * Returns the exit code.
@@ -400,15 +487,20 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 		.request_queues = cfg->request_queues,
 		.max_workers = cfg->threads,
 	};
+	struct metrics_server *msrv = NULL;
 	const char *msg = NULL;
 	/* After chroot or pivot_root the socket's path means something else
 	 * (in namespace mode the parent removes it). */
 	bool unlink_socket = sbo->mode == SANDBOX_NONE;
 	int exit_code = 1;
 	int lfd = cfg->fd;
+	int mfd = -1;
 	int conn, ret;
 
 	block_stop_signals();
+	/* First: once the vhost-user socket appears, so has this one. */
+	if (metrics_listen(cfg, &mfd))
+		return 1;
 	if (cfg->socket_path) {
 		ret = vu_listen(cfg->socket_path, cfg->socket_group, &lfd,
 				&msg);
@@ -416,6 +508,7 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 			fprintf(stderr, "vfsd: socket '%s': %s: %s\n",
 				cfg->socket_path, msg ? msg : "listen",
 				strerror(-ret));
+			metrics_close(cfg, mfd, true);
 			return 1;
 		}
 	}
@@ -425,9 +518,11 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 			if (ret < 0)
 				fprintf(stderr, "vfsd: --daemonize: %s\n",
 					strerror(-ret));
-			/* The parent leaves the socket to the child. */
+			/* The parent leaves the sockets to the child. */
 			if (lfd >= 0 && ret > 0)
 				close(lfd);
+			if (ret > 0)
+				metrics_close(cfg, mfd, false);
 			return ret > 0 ? 0 : 1;
 		}
 	}
@@ -446,6 +541,9 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 		log_info(
 			"waiting for a vhost-user frontend on the socket-activated fd %d",
 			lfd);
+	ret = metrics_start(mfd, fs, &msrv);
+	if (ret)
+		goto out_served;
 	atomic_store(&stop_fd, lfd);
 	ret = start_signal_thread();
 	if (ret) {
@@ -476,6 +574,7 @@ static int serve_vhost(const struct config *cfg, struct pt_fs *fs,
 	if (ret == -ENOTCONN)
 		ret = 0;
 out_served:
+	metrics_server_stop(msrv);
 	exit_code = ret == 0 ? 0 : 1;
 out_close_listen:
 	if (lfd >= 0) {
@@ -483,6 +582,7 @@ out_close_listen:
 		if (cfg->socket_path && unlink_socket)
 			unlink(cfg->socket_path);
 	}
+	metrics_close(cfg, mfd, unlink_socket);
 	return exit_code;
 }
 
@@ -567,19 +667,29 @@ int main(int argc, char **argv)
 		  config_cache_name(cfg.cache));
 
 	if (cfg.mount_point) {
+		struct metrics_server *msrv = NULL;
+		int mfd;
+
 		dfo = (struct dev_fuse_opts){
 			.mount_point = cfg.mount_point,
 			.fsname = cfg.shared_dir,
 			.threads = cfg.threads,
 		};
+		if (metrics_listen(&cfg, &mfd))
+			goto out_free_fs;
 		/* host_mount: no fork, so never the parent's return. */
 		ret = confine(&sbo, fs, &exit_code);
-		if (ret > 0)
+		if (ret > 0 && metrics_start(mfd, fs, &msrv) == 0)
 			exit_code = dev_fuse_serve(&dfo, &pt_ops, fs) ? 1 : 0;
+		metrics_server_stop(msrv);
+		/* no chroot or namespaces with a host mount */
+		metrics_close(&cfg, mfd, true);
 	} else {
 		exit_code = serve_vhost(&cfg, fs, &sbo);
 	}
 
+out_free_fs:
+	log_flush_suppressed();
 	pt_free(fs);
 out_free_config:
 	config_free(&cfg);

@@ -61,6 +61,7 @@ enum setting {
 	SET_MIGRATION_VERIFY,
 	SET_MIGRATION_CONFIRM,
 	SET_DAEMONIZE,
+	SET_METRICS_SOCKET,
 	SET_COUNT,
 };
 
@@ -112,6 +113,7 @@ enum opt_id {
 	OPT_MIGRATION_VERIFY_HANDLES,
 	OPT_MIGRATION_CONFIRM_PATHS,
 	OPT_DAEMONIZE,
+	OPT_METRICS_SOCKET,
 };
 
 struct opt_def {
@@ -205,6 +207,8 @@ static const struct opt_def opt_table[] = {
 	{ "log-level", 0, "LEVEL", OPT_LOG_LEVEL,
 	  "error, warn, info, debug, trace, off (default info)" },
 	{ "syslog", 0, NULL, OPT_SYSLOG, "log to syslog instead of stderr" },
+	{ "metrics-socket", 0, "PATH", OPT_METRICS_SOCKET,
+	  "answer HTTP GET /metrics (Prometheus text) on this UNIX socket (mode and group as the vhost-user socket)" },
 	{ "debug", 'd', NULL, OPT_DEBUG, "same as --log-level debug" },
 	{ NULL, 'f', NULL, OPT_FOREGROUND,
 	  "foreground (the default; accepted)" },
@@ -885,6 +889,9 @@ static int apply_opt(struct parse_state *st, enum opt_id id, const char *val,
 	case OPT_SOCKET_GROUP:
 		return set_string(st, SET_SOCKET_GROUP, &cfg->socket_group, val,
 				  spelled);
+	case OPT_METRICS_SOCKET:
+		return set_string(st, SET_METRICS_SOCKET, &cfg->metrics_socket,
+				  val, spelled);
 	case OPT_FD:
 		return set_fd(st, val, spelled);
 	case OPT_TAG:
@@ -1380,8 +1387,15 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 		     "give only one of --socket-path, --fd and --mount (see --help)");
 		goto out_free;
 	}
-	if (cfg->socket_group && !cfg->socket_path) {
-		perr(&st, "--socket-group needs --socket-path");
+	if (cfg->socket_group && !cfg->socket_path && !cfg->metrics_socket) {
+		perr(&st,
+		     "--socket-group needs --socket-path or --metrics-socket");
+		goto out_free;
+	}
+	if (cfg->metrics_socket && cfg->socket_path &&
+	    strcmp(cfg->metrics_socket, cfg->socket_path) == 0) {
+		perr(&st,
+		     "--metrics-socket needs a path of its own, not the --socket-path");
 		goto out_free;
 	}
 	/* The options that need xattrs turn them on, unless refused. */
@@ -1433,6 +1447,8 @@ void config_free(struct config *cfg)
 	cfg->socket_path = NULL;
 	free(cfg->socket_group);
 	cfg->socket_group = NULL;
+	free(cfg->metrics_socket);
+	cfg->metrics_socket = NULL;
 	free(cfg->tag);
 	cfg->tag = NULL;
 	free(cfg->modcaps);

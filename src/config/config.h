@@ -96,7 +96,8 @@ struct config {
 	char *shared_dir; /* --shared-dir, -o source= */
 	char *mount_point; /* --mount: serve a host mount via /dev/fuse */
 	char *socket_path; /* --socket-path: vhost-user socket to listen on */
-	char *socket_group; /* --socket-group: group of the socket file */
+	char *socket_group; /* --socket-group: group of the socket files */
+	char *metrics_socket; /* --metrics-socket: HTTP /metrics, or NULL */
 	int fd; /* --fd: an already listening socket; -1 if none */
 	bool socket_activated; /* fd came from LISTEN_FDS, not --fd */
 	char *tag; /* --tag: virtio-fs tag answered through GET_CONFIG */

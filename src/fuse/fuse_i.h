@@ -72,6 +72,13 @@ struct fuse_req {
 	size_t out_cap; /* bytes the out iovecs can take */
 	bool done; /* ->complete() was called */
 
+	/* for the metrics (src/metrics/), only when they are on: when the
+	 * server took the request, the error its reply carries, and the
+	 * file data a READ or WRITE moved */
+	uint64_t start_ns;
+	int error;
+	uint64_t io_bytes;
+
 	/* WRITE: where the payload sits in creq->in and its length */
 	size_t payload_off;
 	size_t payload_len;
@@ -146,6 +153,9 @@ void fuse_reply_entry(struct fuse_req *req, const struct fuse_entry_out *e);
 void fuse_reply_create(struct fuse_req *req, const struct fuse_entry_out *e,
 		       const struct fuse_open_out *o, uint32_t open_flags);
 void fuse_reply_none(struct fuse_req *req);
+/* Count @req in the metrics as it completes (reply.c calls it when they
+ * are on). */
+void fuse_count_request(const struct fuse_req *req);
 
 /* ops.c: the decoders of file-system requests */
 void fuse_do_lookup(struct fuse_req *req, struct fuse_rd *rd);

@@ -112,8 +112,10 @@ static void negotiate(struct fuse_req *req, const struct fuse_init_in *in,
 	se->conn.max_write = max_write;
 	se->conn.max_readahead = in->max_readahead;
 
-	log_info("fuse: INIT %u.%u: flags 0x%llx, max_write %u", in->major,
-		 in->minor, (unsigned long long)want, max_write);
+	/* a guest may send INIT again and again: rate-limited */
+	log_ratelimited(
+		LOG_LEVEL_INFO, "fuse: INIT %u.%u: flags 0x%llx, max_write %u",
+		in->major, in->minor, (unsigned long long)want, max_write);
 	if (fuse_reply_ok(req, &out, sizeof(out)) == 0) {
 		__atomic_store_n(&se->destroyed, false, __ATOMIC_RELEASE);
 		__atomic_store_n(&se->initialized, true, __ATOMIC_RELEASE);
@@ -135,7 +137,9 @@ void fuse_do_init(struct fuse_req *req, struct fuse_rd *rd)
 			fuse_reply_err(req, -EIO);
 			return;
 		}
-		log_info("fuse: INIT on a live session: starting afresh");
+		log_ratelimited(
+			LOG_LEVEL_INFO,
+			"fuse: INIT on a live session: starting afresh");
 		if (se->ops->destroy)
 			se->ops->destroy(se->fs);
 		__atomic_store_n(&se->initialized, false, __ATOMIC_RELEASE);
@@ -155,8 +159,9 @@ void fuse_do_init(struct fuse_req *req, struct fuse_rd *rd)
 		return;
 	}
 	if (in.major < FUSE_SRV_MAJOR || in.minor < FUSE_SRV_MIN_MINOR) {
-		log_warn("fuse: unsupported protocol version %u.%u", in.major,
-			 in.minor);
+		log_ratelimited(LOG_LEVEL_WARN,
+				"fuse: unsupported protocol version %u.%u",
+				in.major, in.minor);
 		fuse_reply_err(req, -EPROTO);
 		return;
 	}

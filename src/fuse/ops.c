@@ -406,8 +406,10 @@ void fuse_do_read(struct fuse_req *req, struct fuse_rd *rd)
 		fuse_reply_err(req, ecode(ret));
 	else if ((size_t)ret > in.size)
 		fuse_reply_err(req, -EIO);
-	else
+	else {
+		req->io_bytes = (uint64_t)ret;
 		fuse_reply_inplace(req, (size_t)ret);
+	}
 }
 
 /* WRITE: only the fuse_write_in was copied; the payload stays in @in. */
@@ -446,6 +448,7 @@ void fuse_do_write(struct fuse_req *req, struct fuse_rd *rd)
 		return;
 	}
 	out.size = (uint32_t)ret;
+	req->io_bytes = (uint64_t)ret;
 	fuse_reply_ok(req, &out, sizeof(out));
 }
 

@@ -12,6 +12,7 @@
 
 #include "fuse_i.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "util/iov.h"
 
 static void complete(struct fuse_req *req, size_t len)
@@ -21,6 +22,10 @@ static void complete(struct fuse_req *req, size_t len)
 	if (req->done)
 		return;
 	req->done = true;
+	/* Before the transport has it: once the client sees the reply, the
+	 * request is counted. */
+	if (metrics_enabled())
+		fuse_count_request(req);
 	se->tops->complete(se->tdata, req->creq, len);
 }
 
@@ -43,6 +48,7 @@ static void put_header(struct fuse_req *req, int err, size_t len)
 		.unique = req->unique,
 	};
 
+	req->error = err;
 	iov_from_buf(req->creq->out, req->creq->out_cnt, 0, &oh, sizeof(oh));
 }
 

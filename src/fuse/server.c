@@ -20,6 +20,7 @@
 
 #include "fuse_i.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "util/iov.h"
 
 enum {
@@ -100,6 +101,8 @@ static const struct fuse_opdesc fuse_ops[] = {
 
 #define FUSE_NR_OPS (sizeof(fuse_ops) / sizeof(fuse_ops[0]))
 
+_Static_assert(FUSE_NR_OPS <= METRICS_OPS, "every opcode has a metrics slot");
+
 static const struct fuse_opdesc *opdesc(uint32_t opcode)
 {
 	if (opcode >= FUSE_NR_OPS || !fuse_ops[opcode].fn)
@@ -112,6 +115,16 @@ const char *fuse_opcode_name(uint32_t opcode)
 	const struct fuse_opdesc *d = opdesc(opcode);
 
 	return d ? d->name : "UNKNOWN";
+}
+
+void fuse_count_request(const struct fuse_req *req)
+{
+	/* opcodes without a name share slot 0, "UNKNOWN" */
+	unsigned int op = opdesc(req->opcode) ? req->opcode : 0;
+
+	metrics_count_request(op, req->error, metrics_now_ns() - req->start_ns);
+	if (req->io_bytes)
+		metrics_count_io(req->opcode == FUSE_WRITE, req->io_bytes);
 }
 
 /* Names of directory entries as the protocol restricts them. */
@@ -436,7 +449,8 @@ static void dispatch(struct fuse_req *req, const struct fuse_in_header *h,
 	fuse_intr_unregister(req);
 	if (!req->done) {
 		/* every decoder completes; keep the transport's promise */
-		log_error("fuse: %s left unanswered", d->name);
+		log_ratelimited(LOG_LEVEL_ERROR, "fuse: %s left unanswered",
+				d->name);
 		fuse_reply_err(req, -EIO);
 	}
 out_free:
@@ -456,13 +470,15 @@ void fuse_session_process(struct fuse_session *se, struct fuse_chan_req *creq)
 	req.se = se;
 	req.creq = creq;
 	req.out_cap = iov_size(creq->out, creq->out_cnt);
+	if (metrics_enabled())
+		req.start_ns = metrics_now_ns();
 
 	/* Step 1: the header, and whether the length adds up. */
 	if (inlen < sizeof(h)) {
 		log_ratelimited(LOG_LEVEL_WARN,
 				"fuse: request of %zu bytes has no header",
 				inlen);
-		se->tops->complete(se->tdata, creq, 0);
+		fuse_reply_none(&req); /* counted as UNKNOWN */
 		return;
 	}
 	iov_to_buf(creq->in, creq->in_cnt, 0, &h, sizeof(h));

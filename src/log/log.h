@@ -28,9 +28,14 @@ int log_parse_level(const char *s);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* As log_msg, but at most a burst of such lines per second in all; the
- * rest are counted and reported when the next second starts. */
+ * rest are counted, and their number is reported in one line ("log rate
+ * limit: suppressed N messages") by the next line logged in a later
+ * second, or by log_flush_suppressed(). For every line a guest, a
+ * frontend or any other client can cause at will. */
 void log_ratelimited(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Report what the rate limit suppressed and not yet reported (at exit). */
+void log_flush_suppressed(void);
 
 static inline bool log_enabled(enum log_level level)
 {

@@ -35,6 +35,9 @@ struct pt_handles {
 	uint64_t nslots;
 	uint64_t cap;
 	uint32_t free_head;
+	/* handles in the table; written under ->lock, read without it by
+	 * pt_handles_count() (relaxed atomics) */
+	uint64_t count;
 };
 
 int pt_handles_new(struct pt_handles **out)
@@ -120,6 +123,7 @@ uint64_t pt_handle_add(struct pt_fs *fs, struct pt_handle *h, int *err)
 	}
 	h->refs = 1; /* the table's */
 	t->slots[idx].h = h;
+	__atomic_store_n(&t->count, t->count + 1, __ATOMIC_RELAXED);
 	fh = (uint64_t)t->slots[idx].generation << 32 | idx;
 	pthread_mutex_unlock(&t->lock);
 	return fh;
@@ -182,6 +186,7 @@ static struct pt_handle *slot_release_locked(struct pt_handles *t, uint32_t idx)
 	struct pt_handle *h = s->h;
 
 	s->h = NULL;
+	__atomic_store_n(&t->count, t->count - 1, __ATOMIC_RELAXED);
 	if (++s->generation == 0)
 		s->generation = 1;
 	s->next_free = t->free_head;
@@ -207,6 +212,11 @@ int pt_handle_remove(struct pt_fs *fs, uint64_t fh)
 	if (dead)
 		handle_destroy(fs, h);
 	return 0;
+}
+
+uint64_t pt_handles_count(struct pt_fs *fs)
+{
+	return __atomic_load_n(&fs->handles->count, __ATOMIC_RELAXED);
 }
 
 void pt_handles_clear(struct pt_fs *fs)

@@ -65,6 +65,9 @@ struct pt_nodes {
 	size_t hash_used;
 	uint32_t lru_head, lru_tail; /* oldest, newest; NO_LRU if empty */
 	size_t lru_count;
+	/* nodes in the table; written under ->lock, read without it by
+	 * pt_nodes_count() (relaxed atomics) */
+	uint64_t count;
 	/* a mount fd per mount id, for open_by_handle_at() */
 	struct mount_fd {
 		uint64_t mnt_id;
@@ -470,6 +473,7 @@ static void node_unlink_locked(struct pt_nodes *t, struct pt_node *n)
 	s->generation++;
 	s->next_free = t->free_head;
 	t->free_head = n->nodeid;
+	__atomic_store_n(&t->count, t->count - 1, __ATOMIC_RELAXED);
 }
 
 void pt_nodes_free(struct pt_nodes *t)
@@ -694,6 +698,7 @@ struct pt_node *pt_node_add(struct pt_fs *fs, int fd, const struct stat *st,
 	fresh->nodeid = idx;
 	fresh->generation = t->slots[idx].generation;
 	t->slots[idx].node = fresh;
+	__atomic_store_n(&t->count, t->count + 1, __ATOMIC_RELAXED);
 	hash_add_locked(t, fresh);
 	pthread_mutex_unlock(&t->lock);
 	return fresh;
@@ -837,6 +842,11 @@ int pt_fh_probe(struct pt_fs *fs, const char **msg)
 		fs->fd_cache_cap = PT_FD_CACHE_HANDLES;
 	}
 	return 0;
+}
+
+uint64_t pt_nodes_count(struct pt_fs *fs)
+{
+	return __atomic_load_n(&fs->nodes->count, __ATOMIC_RELAXED);
 }
 
 void pt_nodes_clear(struct pt_fs *fs)

@@ -11,6 +11,7 @@
  * Reopening an object for I/O goes through /proc/self/fd (pt_node_open),
  * which only ever opens regular files and directories.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -480,6 +481,43 @@ out_free:
 	free((char *)fs->opts.source);
 	free(fs);
 	return ret;
+}
+
+/* Entries of /proc/self/fd other than the one listing it, or -errno. */
+static int64_t count_open_fds(struct pt_fs *fs)
+{
+	union {
+		char b[4096];
+		struct dirent64 align;
+	} buf;
+	int64_t n = 0;
+	ssize_t got;
+	int dfd;
+
+	dfd = openat(fs->proc_self_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	while ((got = getdents64(dfd, buf.b, sizeof(buf.b))) > 0) {
+		for (ssize_t off = 0; off < got;) {
+			const struct dirent64 *d =
+				(const struct dirent64 *)(buf.b + off);
+
+			if (d->d_name[0] != '.')
+				n++;
+			off += d->d_reclen;
+		}
+	}
+	if (got < 0)
+		n = -errno;
+	close(dfd);
+	return n > 0 ? n - 1 : n;
+}
+
+void pt_stats(struct pt_fs *fs, struct pt_stats *st)
+{
+	st->nodes = pt_nodes_count(fs);
+	st->handles = pt_handles_count(fs);
+	st->open_fds = count_open_fds(fs);
 }
 
 int pt_set_proc_self_fd(struct pt_fs *fs, int proc_self_fd)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../fuse/fuse_fs.h"
 
@@ -118,5 +119,19 @@ int pt_set_root_fd(struct pt_fs *fs, int root_fd);
  * with *msg set when the mode is mandatory and they cannot.
  */
 int pt_fh_probe(struct pt_fs *fs, const char **msg);
+
+/* What the metrics show of the file system (src/metrics/). */
+struct pt_stats {
+	uint64_t nodes; /* inodes held for the client, the root included */
+	uint64_t handles; /* open files and directories */
+	int64_t open_fds; /* the process's fds, or -errno */
+};
+
+/*
+ * Fill @st. Safe from any thread while requests run: it takes no lock
+ * the request path takes (the counts are read atomically) and counts the
+ * fds by listing /proc/self/fd through the fd the passthrough holds.
+ */
+void pt_stats(struct pt_fs *fs, struct pt_stats *st);
 
 #endif /* VFSD_PASSTHROUGH_H */

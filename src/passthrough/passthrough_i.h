@@ -159,6 +159,8 @@ void pt_node_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup);
  * immutable. */
 void pt_node_rebind(struct pt_fs *fs, struct pt_node *node, int fd,
 		    uint64_t mnt_id);
+/* Nodes in the table (the root included), without taking its lock. */
+uint64_t pt_nodes_count(struct pt_fs *fs);
 /* Drop every node but the root (DESTROY, re-INIT). */
 void pt_nodes_clear(struct pt_fs *fs);
 /*
@@ -194,6 +196,8 @@ void pt_handle_put(struct pt_fs *fs, struct pt_handle *h);
 /* Remove @fh from the table (RELEASE); the handle is freed (fd closed)
  * when the last reference goes. Returns 0 or -EBADF. */
 int pt_handle_remove(struct pt_fs *fs, uint64_t fh);
+/* Handles in the table, without taking its lock. */
+uint64_t pt_handles_count(struct pt_fs *fs);
 /* Remove every handle (DESTROY). */
 void pt_handles_clear(struct pt_fs *fs);
 /* As pt_handle_get(), but NULL also when the handle was not opened on

@@ -47,6 +47,7 @@
 #include "../fuse/fuse_compat.h"
 #include "../fuse/fuse_server.h"
 #include "../log/log.h"
+#include "../metrics/metrics.h"
 #include "dev_fuse.h"
 
 #define DEV_FUSE_PATH "/dev/fuse"
@@ -272,6 +273,8 @@ static void *worker_main(void *arg)
 				"cannot start another request thread: %s",
 				strerror(-grow_ret));
 
+		if (metrics_enabled())
+			metrics_count_queue(METRICS_QUEUE_DEV_FUSE);
 		in = (struct iovec){ .iov_base = self->inbuf,
 				     .iov_len = (size_t)n };
 		out = (struct iovec){ .iov_base = self->outbuf,

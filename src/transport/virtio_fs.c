@@ -53,6 +53,7 @@
 
 #include "../fuse/fuse_server.h"
 #include "../log/log.h"
+#include "../metrics/metrics.h"
 #include "../util/iov.h"
 #include "../vhost/vhost.h"
 #include "../virtq/virtq.h"
@@ -570,6 +571,8 @@ static int drain(struct vfs_queue *q, uint64_t *idle_since)
 				queue_fault(q);
 				return -EPROTO;
 			}
+			if (metrics_enabled())
+				metrics_count_queue(q->idx);
 			dispatch(q, &elem);
 			if (q->unsignalled >= q->dev->notify_batch)
 				flush_notify(q);

@@ -342,7 +342,9 @@ int vu_accept(int listen_fd)
 
 			if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred,
 				       &len) == 0)
-				log_info(
+				/* any process that may connect can repeat it */
+				log_ratelimited(
+					LOG_LEVEL_INFO,
 					"vhost-user: frontend connected (pid %d, uid %u)",
 					(int)cred.pid, (unsigned int)cred.uid);
 			return fd;

@@ -4,7 +4,8 @@
 #  - functions banned everywhere (unbounded or error-blind);
 #  - path-based file-system calls banned in src/passthrough/, where every
 #    operation must be an *at() call relative to a held fd;
-#  - assert()/abort() banned in the code that handles guest input;
+#  - assert()/abort() banned in the code that handles guest input (and
+#    the metrics socket's clients);
 #  - an SPDX line atop every source file, script, build file, unit and
 #    packaging file.
 set -euo pipefail
@@ -29,7 +30,7 @@ if [ -n "$pt" ]; then
   [ -z "$hits" ] || report "path-based call in passthrough:"$'\n'"$hits"
 fi
 
-guest=$(echo "$src" | grep -E '^src/(fuse|passthrough|transport)/' || true)
+guest=$(echo "$src" | grep -E '^src/(fuse|passthrough|transport|metrics)/' || true)
 if [ -n "$guest" ]; then
   hits=$(grep -nE '(^|[^A-Za-z0-9_])(assert|abort)[[:space:]]*\(' $guest || true)
   [ -z "$hits" ] || report "assert/abort on the request path:"$'\n'"$hits"

@@ -499,6 +499,32 @@ static void test_version(void **state)
 	run_free(&r);
 }
 
+/* --metrics-socket with either transport; --socket-group then applies
+ * to it even without --socket-path. */
+static void test_metrics_socket(void **state)
+{
+	struct run r;
+
+	assert_int_equal(parse_args(&r, BASE, "--metrics-socket", "/run/m.sock",
+				    "--socket-group", "kvm", NULL),
+			 CONFIG_OK);
+	assert_string_equal(r.cfg.metrics_socket, "/run/m.sock");
+	assert_string_equal(r.cfg.socket_group, "kvm");
+	assert_string_equal(r.err, "");
+	run_free(&r);
+
+	assert_int_equal(parse_args(&r, "--shared-dir", "/s", "--socket-path",
+				    "/run/v.sock", "--metrics-socket=/run/m",
+				    NULL),
+			 CONFIG_OK);
+	assert_string_equal(r.cfg.metrics_socket, "/run/m");
+	run_free(&r);
+
+	assert_int_equal(parse_args(&r, BASE, NULL), CONFIG_OK);
+	assert_null(r.cfg.metrics_socket);
+	run_free(&r);
+}
+
 /* Each error case: arguments and a word the message must contain. */
 static const struct {
 	const char *args[8];
@@ -547,6 +573,13 @@ static const struct {
 	{ { "--shared-dir", "/s", "--fd", "-3" }, "bad file descriptor '-3'" },
 	{ { "--shared-dir", "/s", "--fd=x" }, "bad file descriptor 'x'" },
 	{ { BASE, "--socket-group", "kvm" }, "--socket-group needs" },
+	{ { BASE, "--metrics-socket" }, "'--metrics-socket' needs a value" },
+	{ { BASE, "--metrics-socket", "" }, "non-empty value" },
+	{ { BASE, "--metrics-socket", "/a", "--metrics-socket", "/b" },
+	  "conflicts with" },
+	{ { "--shared-dir", "/s", "--socket-path", "/x", "--metrics-socket",
+	    "/x" },
+	  "a path of its own" },
 	{ { BASE, "--tag", "0123456789012345678901234567890123456" },
 	  "longer than 36 bytes" },
 	{ { BASE, "--queues", "0" }, "bad queue count '0'" },
@@ -1194,6 +1227,7 @@ int main(void)
 		cmocka_unit_test(test_same_value_twice),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_metrics_socket),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_parse_twice),
 		cmocka_unit_test(test_real_command_lines),
