@@ -63,29 +63,34 @@ int pt_entry_from_fd(struct pt_fs *fs, struct pt_node *parent, int fd,
 }
 
 /*
- * Out of fds (@err): an object the node table already holds needs no new
- * one, so answer for it from a statx of the name; anything else keeps
- * @err. Without this a client at the fd limit could not even revalidate
- * the names it knows.
+ * Answer a LOOKUP of @name from a statx of the name when the node table
+ * holds the object already: 0 with *e filled, -ENOENT when there is no
+ * such name, -EAGAIN otherwise (open it). Used first for every lookup,
+ * and again when out of fds (@by_handle: an evicted node is then found by
+ * its handle, which needs no fd; without this a client at the fd limit
+ * could not even revalidate the names it knows).
  */
 static int lookup_known(struct pt_fs *fs, struct pt_node *parent,
-			const char *name, struct fuse_entry_out *e, int err)
+			const char *name, struct fuse_entry_out *e,
+			bool by_handle)
 {
 	struct pt_node *node;
 	struct pt_fhbuf fh;
 	struct stat st;
 	uint64_t mnt_id;
+	int ret;
 
-	if (pt_stat_at(parent->fd, name, &st, &mnt_id))
-		return err;
+	ret = pt_stat_at(parent->fd, name, &st, &mnt_id);
+	if (ret)
+		return ret == -ENOENT ? ret : -EAGAIN;
 	/* The handle tells an evicted node from a new file that reuses its
-	 * inode number; it needs no fd. */
-	if (pt_fh_of(fs, parent->fd, name, &fh) == 0)
+	 * inode number. */
+	if (by_handle && pt_fh_of(fs, parent->fd, name, &fh) == 0)
 		node = pt_node_find_fh(fs, &st, mnt_id, &fh);
 	else
 		node = pt_node_find(fs, &st, mnt_id);
 	if (!node)
-		return err;
+		return -EAGAIN;
 	fill_entry(fs, parent, node, &st, e);
 	pt_node_put(fs, node);
 	return 0;
@@ -94,21 +99,30 @@ static int lookup_known(struct pt_fs *fs, struct pt_node *parent,
 int pt_do_lookup(struct pt_fs *fs, struct pt_node *parent, const char *name,
 		 struct fuse_entry_out *e)
 {
-	int fd;
+	int fd, ret;
 
 	/* The server refuses these already; ".." at the root would leave
 	 * the share, so do not rely on it. */
 	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") ||
 	    !strcmp(name, ".."))
 		return -EINVAL;
+	/* Most lookups name an object the table holds already (the client
+	 * revalidating a name) or nothing: one statx of the name answers
+	 * both, without opening it. A known node is trusted only while its
+	 * fd pins the inode (pt_node_find()); anything else is opened. */
+	ret = lookup_known(fs, parent, name, e, false);
+	if (ret != -EAGAIN)
+		return ret;
 	fd = pt_openat_beneath(parent->fd, name, O_PATH | O_NOFOLLOW, 0);
 	/* Out of fds: close cached ones that handles can reopen, once. */
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
 	    pt_nodes_shed(fs, 64))
 		fd = pt_openat_beneath(parent->fd, name, O_PATH | O_NOFOLLOW,
 				       0);
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE))
-		return lookup_known(fs, parent, name, e, -errno);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+		ret = -errno;
+		return lookup_known(fs, parent, name, e, true) == 0 ? 0 : ret;
+	}
 	if (fd < 0)
 		return -errno;
 	return pt_entry_from_fd(fs, parent, fd, e, NULL);

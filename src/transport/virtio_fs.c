@@ -74,8 +74,9 @@
  * VFS_POLL_START_NS when it grows from nothing. A wait longer than the
  * largest window is a queue gone quiet. The environment variable
  * VFSD_BENCH_POLL_MAX_NS replaces the maximum for benchmarks (0: never
- * poll). Off (0) until measured against both peers (issue 11). */
-#define VFS_POLL_MAX_NS 0u
+ * poll). Measured in bench/RESULTS.md (2026-12-06): 2-4x the ops/s of
+ * both peers at depth 1, 64 us and 200 us alike. */
+#define VFS_POLL_MAX_NS 64000u
 #define VFS_POLL_START_NS 4000u
 #define VFS_POLL_YIELD_EVERY 16u
 /* Inline replies signalled together at most (VFSD_BENCH_NOTIFY_BATCH
@@ -101,6 +102,11 @@ struct vfs_queue {
 	/* replies pushed inline, not signalled yet; queue thread only
 	 * (written under ->lock by vfs_complete on that thread) */
 	unsigned int unsignalled;
+	/* Large WRITEs of this queue go to one worker at a time, in order:
+	 * several writers of one file only queue up on its inode lock. The
+	 * ones waiting for it, and whether it runs; protected by ->lock. */
+	struct vfs_req *writes_head, *writes_tail;
+	bool writer_busy;
 };
 
 /* One request. Inline ones live on the queue thread's stack and use the
@@ -110,7 +116,8 @@ struct vfs_req {
 	struct virtq_elem elem;
 	struct fuse_chan_req creq;
 	bool offloaded;
-	struct vfs_req *next; /* worker job list */
+	bool serial; /* a large WRITE: the queue's writes run one by one */
+	struct vfs_req *next; /* worker job list, or the queue's writes */
 	struct iovec iov[];
 };
 
@@ -201,6 +208,33 @@ static void process(struct vfs_dev *dev, struct vfs_req *r)
 
 /* --- the worker pool for blocking requests --- */
 
+/* Serve an offloaded request; for a large WRITE, then the queue's other
+ * large WRITEs that came meanwhile, in order. */
+static void run_job(struct vfs_dev *dev, struct vfs_req *r)
+{
+	struct vfs_queue *q = r->q;
+	bool serial = r->serial;
+
+	process(dev, r);
+	free(r);
+	while (serial) {
+		pthread_mutex_lock(&q->lock);
+		r = q->writes_head;
+		if (r) {
+			q->writes_head = r->next;
+			if (!q->writes_head)
+				q->writes_tail = NULL;
+		} else {
+			q->writer_busy = false;
+		}
+		pthread_mutex_unlock(&q->lock);
+		if (!r)
+			break;
+		process(dev, r);
+		free(r);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct vfs_dev *dev = arg;
@@ -220,8 +254,7 @@ static void *worker_main(void *arg)
 		dev->njobs--;
 		dev->free_workers--;
 		pthread_mutex_unlock(&dev->pool_lock);
-		process(dev, r);
-		free(r);
+		run_job(dev, r);
 		pthread_mutex_lock(&dev->pool_lock);
 		dev->free_workers++;
 	}
@@ -300,6 +333,7 @@ static void pool_stop(struct vfs_dev *dev)
 enum vfs_place {
 	VFS_INLINE, /* short: serve on the queue thread */
 	VFS_LARGE_IO, /* long only in bytes: offload when others wait */
+	VFS_LARGE_WRITE, /* the same, and one at a time per queue */
 	VFS_BLOCKING, /* may block for long: always offload */
 	VFS_LOCK_WAIT, /* SETLKW, may wait forever: may queue for a worker */
 };
@@ -332,7 +366,7 @@ static enum vfs_place classify(const struct vfs_dev *dev,
 	case FUSE_COPY_FILE_RANGE:
 		return VFS_BLOCKING;
 	case FUSE_WRITE:
-		return peek.h.len >= dev->offload_io_bytes ? VFS_LARGE_IO :
+		return peek.h.len >= dev->offload_io_bytes ? VFS_LARGE_WRITE :
 							     VFS_INLINE;
 	case FUSE_READ:
 		return got == sizeof(peek) &&
@@ -367,24 +401,43 @@ static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
 	struct vfs_req *r;
 
 	enum vfs_place place = classify(dev, elem);
+	bool large = place == VFS_LARGE_IO || place == VFS_LARGE_WRITE;
 
 	if (place == VFS_LOCK_WAIT || place == VFS_BLOCKING ||
-	    (place == VFS_LARGE_IO && (dev->offload_always || queue_busy(q)))) {
+	    (large && (dev->offload_always || queue_busy(q)))) {
 		r = malloc(sizeof(*r) + n * sizeof(struct iovec));
 		if (r) {
+			bool queued = false;
+
 			memcpy(r->iov, elem->out_iov, n * sizeof(struct iovec));
 			r->q = q;
 			r->elem = *elem;
 			r->elem.out_iov = r->iov;
 			r->elem.in_iov = r->iov + elem->out_num;
 			r->offloaded = true;
+			r->serial = place == VFS_LARGE_WRITE;
+			r->next = NULL;
 			pthread_mutex_lock(&q->lock);
 			q->pending++;
+			if (r->serial && q->writer_busy) {
+				/* The queue's writer takes it after the
+				 * ones before it. */
+				if (q->writes_tail)
+					q->writes_tail->next = r;
+				else
+					q->writes_head = r;
+				q->writes_tail = r;
+				queued = true;
+			} else if (r->serial) {
+				q->writer_busy = true;
+			}
 			pthread_mutex_unlock(&q->lock);
-			if (offload(dev, r, place == VFS_LOCK_WAIT))
+			if (queued || offload(dev, r, place == VFS_LOCK_WAIT))
 				return;
 			pthread_mutex_lock(&q->lock);
 			q->pending--;
+			if (r->serial)
+				q->writer_busy = false;
 			pthread_mutex_unlock(&q->lock);
 			free(r);
 		}
