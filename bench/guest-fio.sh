@@ -23,7 +23,8 @@
 #                $RUST_VIRTIOFSD or what scripts/peers/rust-virtiofsd.sh
 #                fetches)
 #   -P POLICIES  vfsd READ/WRITE offload policies, as in compare.sh:
-#                default, all (0), inline (4294967295), or bytes
+#                default, all (0), inline (4294967295), or bytes; or
+#                LABEL:VFSD_BENCH_VAR=VALUE[:...] for a variant
 #   -Q QUEUES    request queues of vfsd's device (num-request-queues), one
 #                boot per count (default 2; "1 2" adds the one-queue case)
 #   -r REPEATS   boots per daemon (default 1); tables show medians
@@ -128,10 +129,11 @@ done
 policy() {
 	case $1 in
 	default) echo "vfsd -" ;;
-	all) echo "vfsd-all 0" ;;
-	inline) echo "vfsd-inline 4294967295" ;;
+	all) echo "vfsd-all VFSD_BENCH_OFFLOAD_IO_BYTES=0" ;;
+	inline) echo "vfsd-inline VFSD_BENCH_OFFLOAD_IO_BYTES=4294967295" ;;
+	*:VFSD_BENCH_*=*) echo "vfsd-${1%%:*} ${1#*:}" ;;
 	'' | *[!0-9]*) die "bad policy $1" ;;
-	*) echo "vfsd-$1 $1" ;;
+	*) echo "vfsd-$1 VFSD_BENCH_OFFLOAD_IO_BYTES=$1" ;;
 	esac
 }
 read -r -a qarr <<<"$qlist"
@@ -290,10 +292,11 @@ for ((rep = 1; rep <= repeats; rep++)); do
 		c) daemon=("$cref" --socket-path=@SOCK@ -o "source=$share" -o cache=auto) ;;
 		rust) daemon=("$rust" --socket-path=@SOCK@ --shared-dir "$share" --cache auto) ;;
 		vfsd)
-			if [[ ${vals[$i]} == - ]]; then
-				daemon=(env -u VFSD_BENCH_OFFLOAD_IO_BYTES)
-			else
-				daemon=(env "VFSD_BENCH_OFFLOAD_IO_BYTES=${vals[$i]}")
+			daemon=(env -u VFSD_BENCH_OFFLOAD_IO_BYTES -u VFSD_BENCH_POLL_MAX_NS
+				-u VFSD_BENCH_NOTIFY_BATCH)
+			if [[ ${vals[$i]} != - ]]; then
+				IFS=: read -r -a sets <<<"${vals[$i]}"
+				daemon+=("${sets[@]}")
 			fi
 			daemon+=("$vfsd" --shared-dir "$share" --socket-path @SOCK@ --cache auto) ;;
 		esac
