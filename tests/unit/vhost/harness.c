@@ -372,7 +372,11 @@ void t_negotiate(struct harness *h)
 	assert_int_equal(pf & want_pf, want_pf);
 	/* Not offered: what this backend does not implement. */
 	assert_false(pf & (1ULL << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD));
-	assert_false(pf & (1ULL << VHOST_USER_PROTOCOL_F_LOG_SHMFD));
+	/* The fake device saves no state of its own. */
+	assert_false(pf & (1ULL << VHOST_USER_PROTOCOL_F_DEVICE_STATE));
+	/* Dirty logging is the backend's, for every device. */
+	assert_true(pf & (1ULL << VHOST_USER_PROTOCOL_F_LOG_SHMFD));
+	assert_true(f & (1ULL << VHOST_F_LOG_ALL));
 	/* QEMU sends SET_PROTOCOL_FEATURES without NEED_REPLY. */
 	assert_int_equal(t_send(h, VHOST_USER_SET_PROTOCOL_FEATURES, false,
 				&want_pf, sizeof(want_pf), NULL, 0),
