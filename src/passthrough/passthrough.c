@@ -278,17 +278,22 @@ static void pt_init(void *vfs, uint64_t offered, uint64_t *want,
 	 * bits; the server keeps what it chose for them in *want. */
 	w &= offered;
 	*want = w;
+	pt_apply_conn(fs, w);
+}
 
-	fs->writeback = w & FUSE_WRITEBACK_CACHE;
-	fs->killpriv_v1 = w & FUSE_HANDLE_KILLPRIV;
-	fs->killpriv_v2 = w & FUSE_HANDLE_KILLPRIV_V2;
-	fs->dont_mask = w & FUSE_DONT_MASK;
+void pt_apply_conn(struct pt_fs *fs, uint64_t flags)
+{
+	fs->writeback = flags & FUSE_WRITEBACK_CACHE;
+	fs->killpriv_v1 = flags & FUSE_HANDLE_KILLPRIV;
+	fs->killpriv_v2 = flags & FUSE_HANDLE_KILLPRIV_V2;
+	fs->dont_mask = flags & FUSE_DONT_MASK;
 }
 
 static void pt_destroy(void *vfs)
 {
 	struct pt_fs *fs = vfs;
 
+	pt_lock_pending_stop(fs);
 	pt_handles_clear(fs);
 	pt_nodes_clear(fs);
 }
@@ -335,6 +340,8 @@ const struct fuse_fs_ops pt_ops = {
 	.lseek = pt_op_lseek,
 	.syncfs = pt_op_syncfs,
 	.tmpfile = pt_op_tmpfile,
+	.state_save = pt_state_save,
+	.state_load = pt_state_load,
 };
 
 /* --- setup --- */
@@ -510,6 +517,7 @@ void pt_free(struct pt_fs *fs)
 {
 	if (!fs)
 		return;
+	pt_lock_retry_free(fs);
 	pt_handles_clear(fs);
 	pt_handles_free(fs->handles);
 	pt_nodes_free(fs->nodes);
