@@ -254,6 +254,11 @@ int dstate_open(struct dstate_in *in, const void *buf, size_t len, char *why,
 		WHY("header length %u in %zu bytes", hlen, len);
 		return -EPROTO;
 	}
+	if (le_get(h + 12, 4) != 0) {
+		WHY("header flags 0x%x (this vfsd knows none)",
+		    (unsigned int)le_get(h + 12, 4));
+		return -EINVAL;
+	}
 	body = le_get(h + 16, 8);
 	crc = (uint32_t)le_get(h + 24, 4);
 	nrec = (uint32_t)le_get(h + 28, 4);

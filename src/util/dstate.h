@@ -10,8 +10,10 @@
  * Layout, every number little-endian:
  *
  *   header (DSTATE_HDR_LEN bytes): magic "VFSDSTAT", u16 format version,
- *   u16 header length, u32 flags (0), u64 length of the records that
- *   follow, u32 CRC-32C of those records, u32 number of records;
+ *   u16 header length (a longer header is skipped), u32 flags (none
+ *   defined: a reader refuses any it does not know), u64 length of the
+ *   records that follow, u32 CRC-32C of those records, u32 number of
+ *   records;
  *
  *   records, one after another: u16 type, u16 flags, u32 payload length,
  *   payload. Types belong to layers by their high byte (DSTATE_LAYER_*).

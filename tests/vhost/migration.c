@@ -371,6 +371,26 @@ out:
 
 /* ---- the migration scenario ---- */
 
+/* VHOST_MIGRATION_DUMP=DIR: each saved state also goes to DIR/LABEL,
+ * behind the control byte of fuzz/fuzz_state.c (reseal, this share). */
+static void dump_state(const char *label, const void *state, size_t len)
+{
+	const char *dir = getenv("VHOST_MIGRATION_DUMP");
+	char path[256];
+	uint8_t *b;
+
+	if (!dir || !state)
+		return;
+	b = malloc(len + 1);
+	if (!b)
+		return;
+	b[0] = 0x0b;
+	memcpy(b + 1, state, len);
+	snprintf(path, sizeof(path), "%s/seed-%s", dir, label);
+	tu_write_file(path, b, len + 1);
+	free(b);
+}
+
 static int fuse_lk(struct vhf *fe, uint32_t opcode, uint64_t nodeid,
 		   uint64_t fh, uint64_t owner, uint32_t type, uint32_t flags,
 		   struct fuse_file_lock *out)
@@ -754,6 +774,7 @@ static void migrate(const char *label, const char *const *opts,
 	check(!r && check_a == 0 && len > 64,
 	      "%s: A saves its state (%s, %zu bytes, CHECK %llu)", label,
 	      errname(r), len, (unsigned long long)check_a);
+	dump_state(label, state, len);
 	if (r || check_a)
 		goto out_a;
 	if (move_after_save)
