@@ -91,9 +91,13 @@ die() {
 	exit 1
 }
 
+# Is PID alive (not gone, not a zombie)? The shell reaps its children
+# on its own, so /proc/PID may vanish between any two looks.
 alive() {
-	[[ -r /proc/$1/stat ]] &&
-		[[ $(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1) != Z ]]
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) ||
+		return 1
+	[[ -n "$st" && "$st" != Z ]]
 }
 
 # wait_exit PID SECONDS: its exit status in $rc, or "timeout" (no
