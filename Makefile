@@ -7,8 +7,10 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 MESON_TEST = meson test --print-errorlogs --no-rebuild
 # What the ThreadSanitizer build compiles: the daemon and the programs of
-# the tests in its suite 'tsan' (the multi-queue harness tests).
-TSAN_TARGETS = src/vfsd tests/vhost/vhost-multiqueue tests/vhost/vhost-hostile
+# the tests in its suite 'tsan' (the multi-queue and migration harness
+# tests).
+TSAN_TARGETS = src/vfsd tests/vhost/vhost-multiqueue tests/vhost/vhost-hostile \
+	tests/vhost/vhost-migration
 
 .PHONY: all deps build build-asan build-tsan check check-tsan check-unit \
 	demo demo-mount fuzz format clean

@@ -1062,12 +1062,18 @@ void pt_nodes_commit(struct pt_fs *fs, struct pt_nodes *t)
 	t->slots[FUSE_ROOT_ID].generation = root->generation;
 	hash_insert_raw(t->hash, t->hash_size, root);
 	t->hash_used++;
-	/* The nodes nobody holds go on the fd cache's list, oldest first. */
+	/* A node the guest had forgotten and no handle holds is gone (the
+	 * source kept it only for a request that has ended); the nodes
+	 * nobody holds go on the fd cache's list. */
 	for (uint64_t i = 2; i < t->nslots; i++) {
 		struct pt_node *n = t->slots[i].node;
 
-		if (n && !n->refs && n->fh_len && n->fd >= 0)
+		if (n && !n->refs && !n->nlookup && !n->plocks) {
+			node_unlink_locked(t, n);
+			node_destroy(n);
+		} else if (n && !n->refs && n->fh_len && n->fd >= 0) {
 			lru_append_locked(t, n);
+		}
 	}
 	fs->nodes = t;
 	pt_nodes_free(old);

@@ -12,9 +12,40 @@
  *                rings' log flag), requests on two request queues, the
  *                hiprio queue and a worker (FSYNC) write replies and used
  *                rings: every page the driver sees written is marked in
- *                the log. With logging off again nothing is marked. A log
- *                too small for guest memory is refused with a non-zero
- *                reply and a line naming both sizes, and serving goes on.
+ *                the log, also with 56 requests in flight at once on two
+ *                queues and the workers. With logging off again nothing is
+ *                marked. A log too small for guest memory is refused with
+ *                a non-zero reply and a line naming both sizes, and
+ *                serving goes on.
+ *   find-paths   daemon A: LOOKUPs (one twice), OPENs, a READDIR stopped
+ *                after one entry, a POSIX lock, a flock; logging on, a
+ *                WRITE in flight, a file renamed on the host, rings
+ *                stopped: every page A wrote is marked; A saves its state.
+ *                Daemon B (a new process on the same share) loads it and
+ *                the rings start on B while A still lives (and holds the
+ *                locks: B takes them once A is gone). On B, with A's
+ *                nodeids and fhs: the WRITE completes, READ returns the
+ *                same bytes with it, LOOKUP gives the same nodeid and
+ *                generation, the renamed file is the same node under its
+ *                new name, READDIR goes on from A's cookie, GETLK of
+ *                another owner and a host process see the lock, the
+ *                flock holds, unlock and RELEASE work.
+ *   file-handles the same with --migration-mode=file-handles, the file
+ *                renamed after the save (a handle finds it anyway).
+ *   cancel       the state saved, the migration called off: the rings
+ *                start again on A, which serves with its lock and flock.
+ *   deleted      a file the guest holds open is deleted between save and
+ *                load: B (abort) refuses the state, names the node, keeps
+ *                no fd of it; C (guest-error) loads it, and only that
+ *                node (ENOENT) and its handle (EBADF) fail.
+ *   corrupt      states refused, each with its fault in the log and no fd
+ *                kept: of another share, empty, truncated, oversized, a
+ *                flipped byte, a foreign magic, a future version, an
+ *                unknown critical record, a handle of an unknown node, a
+ *                node twice, a ".." path, a path through a symlink out of
+ *                the share, a path naming a directory for a file; then
+ *                the valid state (with a record a newer vfsd might add,
+ *                not critical) loads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -302,6 +333,67 @@ static int busy_work(struct vhf *fe, unsigned *nreq)
 	return r;
 }
 
+/* Many requests in flight at once on two queues and workers (FSYNC),
+ * so that queue threads and workers push, and mark the log, together.
+ * The reply buffers go to @out (the caller checks their pages). */
+#define BURST 24
+
+static int burst(struct vhf *fe, uint64_t nodeid, uint64_t fh,
+		 struct vhf_buf *out, unsigned *nout)
+{
+	struct vhf_buf in[2 * BURST + 8];
+	unsigned n = 0, done = 0;
+	int r = 0;
+
+	for (unsigned i = 0; i < 2 * BURST + 8 && !r; i++) {
+		bool fsync = i >= 2 * BURST;
+		unsigned q = fsync || i % 2 ? RQ2 : RQ;
+		struct fuse_in_header h;
+		struct fuse_read_in ri = { .fh = fh,
+					   .offset = (i % 3) * 4096,
+					   .size = 4096 };
+		struct fuse_fsync_in fi = { .fh = fh };
+		size_t alen = fsync ? sizeof(fi) : sizeof(ri);
+		size_t olen =
+			sizeof(struct fuse_out_header) + (fsync ? 0 : 4096);
+		struct vhf_seg segs[3];
+
+		r = vhf_alloc(fe, sizeof(h) + alen, &in[n]);
+		if (!r)
+			r = vhf_alloc(fe, olen, &out[n]);
+		if (r)
+			break;
+		vhf_fuse_in_header(fe, &h, fsync ? FUSE_FSYNC : FUSE_READ,
+				   nodeid, (uint32_t)(sizeof(h) + alen));
+		memcpy(in[n].hva, &h, sizeof(h));
+		memcpy((uint8_t *)in[n].hva + sizeof(h),
+		       fsync ? (void *)&fi : (void *)&ri, alen);
+		segs[0] = (struct vhf_seg){ in[n].gpa, sizeof(h), false };
+		segs[1] = (struct vhf_seg){ in[n].gpa + sizeof(h),
+					    (uint32_t)alen, false };
+		segs[2] = (struct vhf_seg){ out[n].gpa, (uint32_t)olen, true };
+		r = vhf_submit(fe, q, segs, 3, false, &out[n]);
+		n++;
+	}
+	for (unsigned q = RQ; q <= RQ2; q++) {
+		while (vhf_inflight(fe, q)) {
+			uint32_t len = 0;
+			void *cookie = NULL;
+			int w = vhf_wait(fe, q, 0, &len, &cookie);
+
+			if (w) {
+				r = r ? r : w;
+				break;
+			}
+			done++;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		vhf_free(fe, &in[i]);
+	*nout = n;
+	return r ? r : done == n ? 0 : -EPROTO;
+}
+
 static void case_dirty_log(void)
 {
 	static char data[3 * 4096 + 100];
@@ -338,6 +430,39 @@ static void case_dirty_log(void)
 	      "every page written (replies, used rings: %u) is marked in the "
 	      "log (%u not)",
 	      total, missing);
+
+	{
+		struct vhf_buf out[2 * BURST + 8];
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+		unsigned n = 0, unmarked = 0;
+
+		vhf_log_clear(fe);
+		vhf_track_writes(fe, true);
+		r = vhf_fuse_lookup(fe, RQ, FUSE_ROOT_ID, "data", &e);
+		if (!r)
+			r = vhf_fuse_open(fe, RQ, e.nodeid, O_RDWR, &o);
+		if (!r)
+			r = burst(fe, e.nodeid, o.fh, out, &n);
+		vhf_track_writes(fe, false);
+		check(!r,
+		      "%u READs and FSYNCs in flight at once on queues 1 "
+		      "and 2 and the workers (%s)",
+		      n, errname(r));
+		for (unsigned i = 0; i < n; i++) {
+			for (uint64_t p = out[i].gpa / VHF_LOG_PAGE;
+			     p <= (out[i].gpa + out[i].len - 1) / VHF_LOG_PAGE;
+			     p++)
+				unmarked +=
+					!vhf_log_dirty(fe, p * VHF_LOG_PAGE);
+			vhf_free(fe, &out[i]);
+		}
+		missing = unmarked_pages(fe, &total);
+		check(n && unmarked == 0 && missing == 0,
+		      "their reply pages and every used-ring page are marked "
+		      "(%u reply pages, %u ring pages not)",
+		      unmarked, missing);
+	}
 
 	r = vhf_log_stop(fe);
 	check(!r, "logging off again (%s)", errname(r));
