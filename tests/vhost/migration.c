@@ -38,6 +38,11 @@
  *                load: B (abort) refuses the state, names the node, keeps
  *                no fd of it; C (guest-error) loads it, and only that
  *                node (ENOENT) and its handle (EBADF) fail.
+ *   hardlink     the guest's name of a file is unlinked on the host while
+ *                another link stays: A finds the other name in the share,
+ *                B serves the node and its fh by it.
+ *   verify       with --migration-verify-handles, the file at a node's
+ *                path is replaced between save and load: B refuses.
  *   corrupt      states refused, each with its fault in the log and no fd
  *                kept: of another share, empty, truncated, oversized, a
  *                flipped byte, a foreign magic, a future version, an
@@ -1170,6 +1175,163 @@ out_a:
 	case_cleanup();
 }
 
+/* ---- names the kernel marks deleted; handles that differ ---- */
+
+/* Save A's state (with @opts) after the guest looked up and opened
+ * @name; @between runs on the host before the save. */
+static int simple_save(struct dmn *a, struct vhf **fe, const char *const *opts,
+		       const char *name, struct fuse_entry_out *e, uint64_t *fh,
+		       void (*between)(void), void **state, size_t *len)
+{
+	struct fuse_open_out o;
+	uint64_t chk = 1;
+	int r;
+
+	r = dmn_start(a, "a", share, opts);
+	if (!r)
+		r = connect_fe(a, fe);
+	if (!r)
+		r = vhf_fuse_lookup(*fe, RQ, FUSE_ROOT_ID, name, e);
+	if (!r)
+		r = vhf_fuse_open(*fe, RQ, e->nodeid, O_RDONLY, &o);
+	if (!r) {
+		*fh = o.fh;
+		if (between)
+			between();
+		r = vhf_stop(*fe);
+	}
+	if (!r)
+		r = vhf_save_state(*fe, state, len, &chk);
+	if (!r && chk)
+		r = -EREMOTEIO;
+	return r;
+}
+
+static void unlink_h1(void)
+{
+	unlink_host("h1");
+}
+
+/* The guest's name of a file is unlinked on the host while another link
+ * remains: the kernel's name for the fd ends in " (deleted)", and the
+ * source finds the other name in the share. */
+static void case_hardlink(void)
+{
+	struct vhf *fe = NULL;
+	struct fuse_entry_out e, e2;
+	struct dmn a, b;
+	void *state = NULL;
+	size_t len = 0;
+	uint64_t fh = 0, chk = 1;
+	char a1[320], a2[320], buf[16];
+	uint32_t got = 0;
+	int old = -1, r;
+
+	if (!check(!case_prepare("hardlink"), "prepare the share"))
+		return;
+	snprintf(a1, sizeof(a1), "%s/h1", share);
+	snprintf(a2, sizeof(a2), "%s/h2", share);
+	r = host_file("h1", "linked bytes", 12);
+	check(!r && link(a1, a2) == 0, "host: h1 and h2, hard links");
+	r = simple_save(&a, &fe, NULL, "h1", &e, &fh, unlink_h1, &state, &len);
+	if (!check(!r,
+		   "A: LOOKUP and OPEN h1; h1 unlinked on the host; "
+		   "state saved (%s)",
+		   errname(r)))
+		goto out;
+	check(log_has(&a, "1 searched for"),
+	      "A searched the share for the node whose name was deleted");
+	r = dmn_start(&b, "b", share, NULL);
+	r = r ? r : vhf_switch(fe, b.sock, state, len, &chk, &old);
+	if (!check(!r && chk == 0, "B loads it (%s)", errname(r))) {
+		tu_dump_log(b.log);
+		goto out_b;
+	}
+	r = vhf_fuse_read(fe, RQ, e.nodeid, fh, 0, buf, sizeof(buf), &got);
+	check(!r && got == 12 && !memcmp(buf, "linked bytes", 12),
+	      "READ through the fh opened by h1 (%s)", errname(r));
+	r = vhf_fuse_lookup(fe, RQ, FUSE_ROOT_ID, "h2", &e2);
+	check(!r && e2.nodeid == e.nodeid,
+	      "h2 is the same node (%s; %llu, was %llu)", errname(r),
+	      (unsigned long long)e2.nodeid, (unsigned long long)e.nodeid);
+out_b:
+	if (old >= 0)
+		close(old);
+	vhf_disconnect(fe);
+	fe = NULL;
+	dmn_wait_check(&b, "B");
+out:
+	vhf_disconnect(fe);
+	dmn_wait_check(&a, "A");
+	free(state);
+	case_cleanup();
+}
+
+static void replace_data(void)
+{
+	unlink_host("data");
+	host_file("data", "a new file", 10);
+}
+
+/* --migration-verify-handles: the file at the node's path is replaced
+ * by another one between the save and the load: B finds a file by the
+ * path, but not the source's, and refuses. */
+static void case_verify(void)
+{
+	static const char *const verify[] = { "--migration-verify-handles",
+					      NULL };
+	struct vhf *fe = NULL, *fe2 = NULL;
+	struct fuse_entry_out e;
+	struct dmn a, b;
+	void *state = NULL;
+	size_t len = 0;
+	uint64_t fh = 0, chk = 0;
+	int r;
+
+	if (!check(!case_prepare("verify"), "prepare the share"))
+		return;
+	r = host_file("data", "the source's file", 17);
+	r = r ? r :
+		simple_save(&a, &fe, verify, "data", &e, &fh, NULL, &state,
+			    &len);
+	if (!check(!r, "A (--migration-verify-handles): state saved (%s)",
+		   errname(r)))
+		goto out;
+	/* The source goes away, the file is replaced meanwhile. */
+	vhf_disconnect(fe);
+	fe = NULL;
+	dmn_wait_check(&a, "A");
+	replace_data();
+	r = dmn_start(&b, "b", share, NULL);
+	if (!r) {
+		struct vhf_opts o = { .migration = true,
+				      .setup_only_conn = true,
+				      .daemon_pid = b.pid };
+
+		r = vhf_connect(&fe2, b.sock, &o);
+		if (!r)
+			r = vhf_negotiate(fe2);
+	}
+	if (!r)
+		r = vhf_load_state(fe2, state, len, &chk);
+	check(!r && chk != 0,
+	      "B refuses the state: 'data' is another file now (%s, CHECK "
+	      "%llu)",
+	      errname(r), (unsigned long long)chk);
+	if (!check(log_has(&b, "its file handle differs"),
+		   "B's log says the file handle differs"))
+		tu_dump_log(b.log);
+	vhf_disconnect(fe2);
+	dmn_wait_check(&b, "B");
+out:
+	if (fe) {
+		vhf_disconnect(fe);
+		dmn_wait(&a);
+	}
+	free(state);
+	case_cleanup();
+}
+
 /* ---- corrupt and foreign states ---- */
 
 /* The format, as far as these tests change it (src/util/dstate.h):
@@ -1500,6 +1662,8 @@ static const struct {
 	{ "file-handles", case_file_handles },
 	{ "cancel", case_cancel },
 	{ "deleted", case_deleted },
+	{ "hardlink", case_hardlink },
+	{ "verify", case_verify },
 	{ "corrupt", case_corrupt },
 };
 
