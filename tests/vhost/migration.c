@@ -30,7 +30,9 @@
  *                new name, READDIR goes on from A's cookie, GETLK of
  *                another owner and a host process see the lock, the
  *                flock holds, unlock and RELEASE work.
- *   file-handles the same with --migration-mode=file-handles, the file
+ *   file-handles the same with --migration-mode=file-handles (and
+ *                --inode-file-handles=never: the capability to open
+ *                handles is kept for the migration alone), the file
  *                renamed after the save (a handle finds it anyway).
  *   cancel       the state saved, the migration called off: the rings
  *                start again on A, which serves with its lock and flock.
@@ -971,7 +973,10 @@ static void case_find_paths(void)
 
 static void case_file_handles(void)
 {
+	/* With inodes held as fds (never), CAP_DAC_READ_SEARCH stays for
+	 * the migration's open_by_handle_at() alone. */
 	static const char *const opts[] = { "--migration-mode=file-handles",
+					    "--inode-file-handles=never",
 					    NULL };
 
 	if (!check(!case_prepare("file-handles"), "prepare the share"))
