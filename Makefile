@@ -7,10 +7,10 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 MESON_TEST = meson test --print-errorlogs --no-rebuild
 # What the ThreadSanitizer build compiles: the daemon and the programs of
-# the tests in its suite 'tsan' (the multi-queue harness tests, and the
-# metrics counters read across threads).
+# the tests in its suite 'tsan' (the multi-queue and migration harness
+# tests, and the metrics counters read across threads).
 TSAN_TARGETS = src/vfsd tests/vhost/vhost-multiqueue tests/vhost/vhost-hostile \
-	tests/vhost/vhost-metrics
+	tests/vhost/vhost-metrics tests/vhost/vhost-migration
 
 .PHONY: all deps build build-asan build-tsan check check-tsan check-unit \
 	demo demo-mount deb fuzz format clean

@@ -6,12 +6,12 @@
 # fuzz/corpus/<target>/ (review and commit them); a crash leaves its input
 # in build-fuzz/artifacts/<target>/ and stops the run with a failure.
 #
-# usage: fuzz/run.sh [SECONDS] [TARGET...]      targets: fuse vhost virtq
+# usage: fuzz/run.sh [SECONDS] [TARGET...]  targets: fuse vhost virtq state
 # env:   FUZZ_BUILD (build dir), FUZZ_ARGS (extra libFuzzer options)
 set -euo pipefail
 secs=${1:-600}
 shift || true
-targets=${*:-fuse vhost virtq}
+targets=${*:-fuse vhost virtq state}
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD:-$top/build-fuzz}
 
@@ -21,7 +21,7 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build" $(for t in $targets; do echo "fuzz/fuzz-$t"; done)
 
-declare -A max_len=([fuse]=8192 [vhost]=4096 [virtq]=8192)
+declare -A max_len=([fuse]=8192 [vhost]=4096 [virtq]=8192 [state]=16384)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 

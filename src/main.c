@@ -250,7 +250,11 @@ static struct sandbox_opts sandbox_opts_of(const struct config *cfg)
 				cfg->rlimit_nofile,
 		.host_mount = cfg->mount_point != NULL,
 		/* only file handles need it (open_by_handle_at) */
-		.drop_dac_read_search = cfg->inode_fh == CONFIG_FH_NEVER,
+		/* open_by_handle_at() needs it: for --inode-file-handles
+		 * and for a migration by file handles alike. */
+		.drop_dac_read_search =
+			cfg->inode_fh == CONFIG_FH_NEVER &&
+			cfg->migration_mode != CONFIG_MIGRATION_FILE_HANDLES,
 		.uid_map = uid_map,
 		.uid_map_count = cfg->uid_map_count,
 		.gid_map = gid_map,
@@ -652,6 +656,14 @@ int main(int argc, char **argv)
 		.translate_uid_count = cfg.translate_uid_count,
 		.translate_gid = cfg.translate_gid,
 		.translate_gid_count = cfg.translate_gid_count,
+		.migration_mode =
+			cfg.migration_mode == CONFIG_MIGRATION_FILE_HANDLES ?
+				PT_MIGRATE_FILE_HANDLES :
+				PT_MIGRATE_FIND_PATHS,
+		.migration_verify_handles = cfg.migration_verify_handles,
+		.migration_confirm_paths = cfg.migration_confirm_paths,
+		.migration_guest_error =
+			cfg.migration_on_error == CONFIG_MIGRATION_GUEST_ERROR,
 	};
 	ret = pt_new(&pto, &fs, &msg);
 	if (ret) {

@@ -195,13 +195,13 @@ static const struct opt_def opt_table[] = {
 	{ "translate-gid", 0, "TYPE:SOURCE:TARGET:COUNT", OPT_TRANSLATE_GID,
 	  "the same for gids (repeatable)" },
 	{ "migration-mode", 0, "MODE", OPT_MIGRATION_MODE,
-	  "find-paths or file-handles (live migration: not supported yet, refused)" },
+	  "live migration, as source: find-paths (default: nodes by their paths) or file-handles (by file handles; same file system on both hosts)" },
 	{ "migration-on-error", 0, "ACTION", OPT_MIGRATION_ON_ERROR,
-	  "abort or guest-error (refused, as --migration-mode)" },
+	  "live migration, as destination: abort (default) or guest-error (a node not found answers errors)" },
 	{ "migration-verify-handles", 0, NULL, OPT_MIGRATION_VERIFY_HANDLES,
-	  "(refused, as --migration-mode)" },
+	  "live migration, find-paths: the destination checks it found the source's files by their file handles" },
 	{ "migration-confirm-paths", 0, NULL, OPT_MIGRATION_CONFIRM_PATHS,
-	  "(refused, as --migration-mode)" },
+	  "live migration, find-paths: confirm each path at the switch-over, and search the share where it is stale" },
 	{ "thread-pool-size", 0, "N", OPT_THREAD_POOL_SIZE,
 	  "at most N request threads (0: automatic, default)" },
 	{ "log-level", 0, "LEVEL", OPT_LOG_LEVEL,
@@ -608,8 +608,7 @@ static int set_inode_fh(struct parse_state *st, const char *val,
 			  "never, prefer or mandatory");
 }
 
-/* The --migration-* options: values checked as the Rust daemon's, the
- * first one remembered so that serving can be refused by name. */
+/* The --migration-* options: values checked as the Rust daemon's. */
 static int set_migration(struct parse_state *st, enum opt_id id,
 			 const char *val, const char *spelled)
 {
@@ -622,39 +621,26 @@ static int set_migration(struct parse_state *st, enum opt_id id,
 		{ "guest-error", CONFIG_MIGRATION_GUEST_ERROR },
 	};
 	struct config *cfg = st->cfg;
-	const char *name;
-	int ret;
 
 	switch (id) {
 	case OPT_MIGRATION_MODE:
-		name = "--migration-mode";
-		ret = set_choice(st, SET_MIGRATION_MODE,
-				 (int *)&cfg->migration_mode, CHOICES(modes),
-				 val, spelled, "migration mode",
-				 "find-paths or file-handles");
-		break;
+		return set_choice(st, SET_MIGRATION_MODE,
+				  (int *)&cfg->migration_mode, CHOICES(modes),
+				  val, spelled, "migration mode",
+				  "find-paths or file-handles");
 	case OPT_MIGRATION_ON_ERROR:
-		name = "--migration-on-error";
-		ret = set_choice(st, SET_MIGRATION_ON_ERROR,
-				 (int *)&cfg->migration_on_error,
-				 CHOICES(on_error), val, spelled,
-				 "migration error action",
-				 "abort or guest-error");
-		break;
+		return set_choice(st, SET_MIGRATION_ON_ERROR,
+				  (int *)&cfg->migration_on_error,
+				  CHOICES(on_error), val, spelled,
+				  "migration error action",
+				  "abort or guest-error");
 	case OPT_MIGRATION_VERIFY_HANDLES:
-		name = "--migration-verify-handles";
-		ret = set_bool(st, SET_MIGRATION_VERIFY,
-			       &cfg->migration_verify_handles, true, spelled);
-		break;
+		return set_bool(st, SET_MIGRATION_VERIFY,
+				&cfg->migration_verify_handles, true, spelled);
 	default:
-		name = "--migration-confirm-paths";
-		ret = set_bool(st, SET_MIGRATION_CONFIRM,
-			       &cfg->migration_confirm_paths, true, spelled);
-		break;
+		return set_bool(st, SET_MIGRATION_CONFIRM,
+				&cfg->migration_confirm_paths, true, spelled);
 	}
-	if (ret == 0 && !cfg->migration_option)
-		cfg->migration_option = name;
-	return ret;
 }
 
 /* --translate-uid/--translate-gid: kept as given, one more rule. */
@@ -1305,6 +1291,7 @@ static void print_capabilities(FILE *out)
 	fputs("{\n"
 	      "  \"type\": \"fs\",\n"
 	      "  \"features\": [\n"
+	      "    \"migrate-precopy\",\n"
 	      "    \"separate-options\"\n"
 	      "  ]\n"
 	      "}\n",
@@ -1411,12 +1398,6 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 			goto out_free;
 		}
 		cfg->xattr = true;
-	}
-	if (cfg->migration_option) {
-		perr(&st,
-		     "'%s': vfsd cannot live-migrate yet (no dirty-page logging or device state); leave the --migration-* options out",
-		     cfg->migration_option);
-		goto out_free;
 	}
 	if (cfg->daemonize && cfg->mount_point) {
 		perr(&st,

@@ -55,8 +55,9 @@ enum config_inode_fh {
 	CONFIG_FH_MANDATORY, /* "mandatory": handles only */
 };
 
-/* --migration-mode and --migration-on-error (parsed, then refused until
- * vfsd can migrate). */
+/* --migration-mode (how a source describes nodes) and
+ * --migration-on-error (what a destination does with one it cannot
+ * find). */
 enum config_migration_mode {
 	CONFIG_MIGRATION_FIND_PATHS, /* "find-paths" (default) */
 	CONFIG_MIGRATION_FILE_HANDLES, /* "file-handles" */
@@ -119,13 +120,11 @@ struct config {
 	unsigned int translate_uid_count;
 	char **translate_gid;
 	unsigned int translate_gid_count;
-	/* --migration-*: parsed with the Rust virtiofsd's values; the first
-	 * one given is named when serving is refused */
+	/* --migration-*: the Rust virtiofsd's options and values */
 	enum config_migration_mode migration_mode;
 	enum config_migration_on_error migration_on_error;
 	bool migration_verify_handles;
 	bool migration_confirm_paths;
-	const char *migration_option; /* static; NULL when none given */
 	bool daemonize; /* --daemonize: serve in the background */
 	bool readonly; /* --readonly, -o readonly */
 	bool killpriv_v2; /* --killpriv-v2, -o killpriv_v2 */

@@ -43,6 +43,8 @@ struct fuse_conn {
 };
 
 struct fuse_req; /* opaque: one request in flight, owned by the server */
+struct dstate_buf; /* src/util/dstate.h: the device-state format */
+struct dstate_in;
 
 /* Who asks, taken from the request header (and its extensions). */
 struct fuse_ctx {
@@ -250,6 +252,21 @@ struct fuse_fs_ops {
 	int (*tmpfile)(void *fs, const struct fuse_ctx *ctx, uint64_t parent,
 		       const struct fuse_create_in *in,
 		       struct fuse_entry_out *e, struct fuse_open_out *out);
+
+	/*
+	 * Live migration (src/fuse/state.c); optional, both or neither.
+	 * Called with no request running (the transport stopped them).
+	 * state_save: append the file system's records (types of
+	 * DSTATE_LAYER_FS) to @w; 0 or -errno. state_load: the records of
+	 * @in (a whole state, already checked for framing) that are the
+	 * file system's, from a source whose session negotiated @conn:
+	 * apply all of them or nothing; 0 or -errno, a line logged that
+	 * names the fault. A record of its layer it does not know and that
+	 * is marked critical fails the load.
+	 */
+	int (*state_save)(void *fs, struct dstate_buf *w);
+	int (*state_load)(void *fs, const struct dstate_in *in,
+			  const struct fuse_conn *conn);
 };
 
 #endif /* VFSD_FUSE_FS_H */

@@ -56,6 +56,7 @@ struct fuse_session {
 	bool destroyed;
 	/* protected by init_lock: stable while any request runs */
 	struct fuse_conn conn;
+	uint64_t offered; /* the client's INIT flags (for a migration) */
 
 	pthread_mutex_t intr_lock;
 	/* requests in flight by unique; protected by ->intr_lock */
@@ -200,6 +201,8 @@ void fuse_do_syncfs(struct fuse_req *req, struct fuse_rd *rd);
 void fuse_do_tmpfile(struct fuse_req *req, struct fuse_rd *rd);
 
 /* init.c */
+/* The INIT flags the server wants of a client, before ->init. */
+uint64_t fuse_default_want(const struct fuse_fs_ops *ops);
 void fuse_do_init(struct fuse_req *req, struct fuse_rd *rd);
 void fuse_do_destroy(struct fuse_req *req, struct fuse_rd *rd);
 

@@ -89,6 +89,28 @@ void fuse_session_interrupt_all(struct fuse_session *se);
  * headers, arguments and a max_write payload. */
 size_t fuse_session_bufsize(const struct fuse_session *se);
 
+/*
+ * Live migration: the session's state (INIT's result) and the file
+ * system's, with @tblob (@tlen bytes) of the transport's own, in the
+ * device-state format (src/util/dstate.h). Call with no request in
+ * flight (every queue stopped). 0 and a malloc()ed *@buf, or -errno.
+ */
+int fuse_session_state_save(struct fuse_session *se, const void *tblob,
+			    size_t tlen, void **buf, size_t *len);
+/*
+ * Load a state a source saved into this session, which has not been
+ * INITed: the framing is checked, @check_transport sees the transport's
+ * blob (0 to accept, or -errno having logged why), the file system
+ * applies its records, and only then does the session take the source's
+ * INIT result. All or nothing: on failure nothing changed. Every fault
+ * is logged with what it was. 0 or -errno.
+ */
+int fuse_session_state_load(struct fuse_session *se, const void *buf,
+			    size_t len,
+			    int (*check_transport)(void *arg, const void *blob,
+						   size_t len),
+			    void *arg);
+
 /* The opcode's name for logs ("LOOKUP"), or "UNKNOWN". */
 const char *fuse_opcode_name(uint32_t opcode);
 

@@ -29,7 +29,7 @@ static size_t page_size(void)
 	return page > 0 ? (size_t)page : 4096;
 }
 
-static uint64_t default_want(const struct fuse_fs_ops *ops)
+uint64_t fuse_default_want(const struct fuse_fs_ops *ops)
 {
 	uint64_t want = FUSE_ASYNC_READ | FUSE_PARALLEL_DIROPS |
 			FUSE_AUTO_INVAL_DATA | FUSE_HANDLE_KILLPRIV |
@@ -68,7 +68,7 @@ static void negotiate(struct fuse_req *req, const struct fuse_init_in *in,
 	/* Passthrough needs a transport that can register host files. */
 	if (!se->tops->backing_open || !se->tops->backing_close)
 		offered &= ~(uint64_t)FUSE_PASSTHROUGH;
-	want = default_want(se->ops) & offered;
+	want = fuse_default_want(se->ops) & offered;
 	if (se->ops->init)
 		se->ops->init(se->fs, offered, &want, &max_write);
 	want &= offered;
@@ -107,6 +107,7 @@ static void negotiate(struct fuse_req *req, const struct fuse_init_in *in,
 			(uint16_t)(pages > UINT16_MAX ? UINT16_MAX : pages);
 	}
 
+	se->offered = offered;
 	se->conn.proto_minor = in->minor;
 	se->conn.flags = want;
 	se->conn.max_write = max_write;

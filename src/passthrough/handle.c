@@ -244,3 +244,132 @@ void pt_handles_clear(struct pt_fs *fs)
 			handle_destroy(fs, h);
 	}
 }
+
+/* --- live migration (migrate.c) --- */
+
+int pt_handles_snapshot(struct pt_fs *fs, struct pt_handle ***hs,
+			uint64_t **fhs, size_t *n, uint64_t *nslots,
+			uint32_t *max_gen)
+{
+	struct pt_handles *t = fs->handles;
+	size_t k = 0, cap;
+
+	pthread_mutex_lock(&t->lock);
+	cap = t->nslots ? t->nslots : 1;
+	*hs = calloc(cap, sizeof(**hs));
+	*fhs = calloc(cap, sizeof(**fhs));
+	if (!*hs || !*fhs) {
+		pthread_mutex_unlock(&t->lock);
+		free(*hs);
+		free(*fhs);
+		return -ENOMEM;
+	}
+	*max_gen = 1;
+	for (uint64_t i = 0; i < t->nslots; i++) {
+		struct handle_slot *s = &t->slots[i];
+
+		if (s->generation > *max_gen)
+			*max_gen = s->generation;
+		if (!s->h)
+			continue;
+		s->h->refs++;
+		(*hs)[k] = s->h;
+		(*fhs)[k] = (uint64_t)s->generation << 32 | i;
+		k++;
+	}
+	*nslots = t->nslots;
+	pthread_mutex_unlock(&t->lock);
+	*n = k;
+	return 0;
+}
+
+struct pt_handles *pt_handles_stage_new(uint64_t nslots, uint32_t next_gen,
+					int *err)
+{
+	struct pt_handles *t;
+
+	if (nslots > PT_HANDLES_STAGE_MAX || next_gen == 0) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	t->cap = nslots < HANDLES_MIN_SLOTS ? HANDLES_MIN_SLOTS : nslots;
+	t->slots = calloc(t->cap, sizeof(*t->slots));
+	if (!t->slots || pthread_mutex_init(&t->lock, NULL)) {
+		free(t->slots);
+		free(t);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	t->nslots = nslots;
+	t->free_head = NO_SLOT;
+	for (uint64_t i = nslots; i-- > 0;) {
+		t->slots[i].generation = next_gen;
+		t->slots[i].next_free = t->free_head;
+		t->free_head = (uint32_t)i;
+	}
+	return t;
+}
+
+int pt_handles_stage_add(struct pt_handles *t, uint64_t fh, struct pt_handle *h)
+{
+	uint64_t idx = fh & 0xffffffffULL;
+	uint32_t gen = fh >> 32, *link = &t->free_head;
+
+	if (idx >= t->nslots || gen == 0)
+		return -EINVAL;
+	if (t->slots[idx].h)
+		return -EEXIST;
+	while (*link != NO_SLOT && *link != idx)
+		link = &t->slots[*link].next_free;
+	if (*link == idx)
+		*link = t->slots[idx].next_free;
+	h->refs = 1; /* the table's */
+	t->slots[idx].h = h;
+	t->slots[idx].generation = gen;
+	return 0;
+}
+
+void pt_handles_stage_free(struct pt_handles *t)
+{
+	if (!t)
+		return;
+	/* The nodes they hold belong to a staged node table, freed with
+	 * it: only the handles' own fds go here. */
+	for (uint64_t i = 0; i < t->nslots; i++) {
+		struct pt_handle *h = t->slots[i].h;
+
+		if (!h)
+			continue;
+		if (h->fd >= 0)
+			close(h->fd);
+		pthread_mutex_destroy(&h->dir_mutex);
+		free(h);
+	}
+	pthread_mutex_destroy(&t->lock);
+	free(t->slots);
+	free(t);
+}
+
+void pt_handles_commit(struct pt_fs *fs, struct pt_handles *t)
+{
+	/* The live table is empty (a state loads only before INIT). */
+	pt_handles_free(fs->handles);
+	fs->handles = t;
+}
+
+size_t pt_handles_count(struct pt_fs *fs)
+{
+	struct pt_handles *t = fs->handles;
+	size_t n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (uint64_t i = 0; i < t->nslots; i++)
+		n += t->slots[i].h != NULL;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}

@@ -505,7 +505,7 @@ struct pt_node *pt_node_get(struct pt_fs *fs, uint64_t nodeid)
 		n = t->slots[nodeid].node;
 		/* A node the client has forgotten is not its to name, even
 		 * while another request still holds it. */
-		if (n && n->nlookup == 0)
+		if (n && (n->nlookup == 0 || n->lost))
 			n = NULL;
 		if (n) {
 			n->refs++;
@@ -868,4 +868,249 @@ void pt_nodes_clear(struct pt_fs *fs)
 		node_destroy(n);
 	}
 	pthread_mutex_unlock(&t->lock);
+}
+
+/* --- live migration (migrate.c) --- */
+
+int pt_nodes_snapshot(struct pt_fs *fs, struct pt_node ***out, size_t *n,
+		      uint64_t *nslots, uint64_t *max_gen)
+{
+	struct pt_nodes *t = fs->nodes;
+	struct pt_node **arr;
+	size_t k = 0;
+
+	pthread_mutex_lock(&t->lock);
+	arr = calloc(t->nslots ? t->nslots : 1, sizeof(*arr));
+	if (!arr) {
+		pthread_mutex_unlock(&t->lock);
+		return -ENOMEM;
+	}
+	*max_gen = 1;
+	for (uint64_t i = 0; i < t->nslots; i++) {
+		struct pt_node *node = t->slots[i].node;
+
+		if (t->slots[i].generation > *max_gen)
+			*max_gen = t->slots[i].generation;
+		if (!node)
+			continue;
+		node->refs++;
+		lru_remove_locked(t, node);
+		arr[k++] = node;
+	}
+	*nslots = t->nslots;
+	pthread_mutex_unlock(&t->lock);
+	*out = arr;
+	*n = k;
+	return 0;
+}
+
+int pt_node_fd(struct pt_fs *fs, struct pt_node *n)
+{
+	bool has_fd;
+
+	pthread_mutex_lock(&fs->nodes->lock);
+	has_fd = n->fd >= 0;
+	pthread_mutex_unlock(&fs->nodes->lock);
+	if (has_fd)
+		return 0;
+	if (n->lost || !n->fh_len)
+		return -ENOENT;
+	return node_reopen(fs, n);
+}
+
+struct pt_nodes *pt_nodes_stage_new(uint64_t nslots, uint64_t next_gen,
+				    int *err)
+{
+	struct pt_nodes *t;
+
+	if (nslots < 2 || nslots > PT_NODES_STAGE_MAX || next_gen == 0) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	t->cap = nslots < NODES_MIN_SLOTS ? NODES_MIN_SLOTS : nslots;
+	t->slots = calloc(t->cap, sizeof(*t->slots));
+	t->hash_size = HASH_MIN_SIZE;
+	while (t->hash_size < nslots * 2)
+		t->hash_size *= 2;
+	t->hash = calloc(t->hash_size, sizeof(*t->hash));
+	if (!t->slots || !t->hash || pthread_mutex_init(&t->lock, NULL)) {
+		free(t->slots);
+		free(t->hash);
+		free(t);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	t->nslots = nslots;
+	/* Every slot is free until a node of the state takes it; new ones
+	 * start past every generation the source handed out. Slot 1 is the
+	 * root's (pt_nodes_commit), slot 0 nobody's. */
+	t->free_head = NO_SLOT;
+	for (uint64_t i = nslots; i-- > 2;) {
+		t->slots[i].generation = next_gen;
+		t->slots[i].next_free = t->free_head;
+		t->free_head = i;
+	}
+	return t;
+}
+
+/* Take slot @idx out of @t's free list (the list is short-lived here:
+ * staging is single-threaded and rare). */
+static bool stage_take_slot(struct pt_nodes *t, uint64_t idx)
+{
+	uint64_t *link = &t->free_head;
+
+	while (*link != NO_SLOT) {
+		if (*link == idx) {
+			*link = t->slots[idx].next_free;
+			return true;
+		}
+		link = &t->slots[*link].next_free;
+	}
+	return false;
+}
+
+struct pt_node *pt_nodes_stage_add(struct pt_fs *fs, struct pt_nodes *t,
+				   uint64_t nodeid, uint64_t generation,
+				   uint64_t nlookup, int fd,
+				   const struct stat *st, uint64_t mnt_id,
+				   mode_t type, int *err)
+{
+	struct pt_fhbuf fhb;
+	struct pt_node *n;
+	int ret;
+
+	if (nodeid < 2 || nodeid >= t->nslots || t->slots[nodeid].node ||
+	    generation == 0) {
+		*err = -EINVAL;
+		goto out_close;
+	}
+	if (fd >= 0 && hash_find_locked(t, st->st_dev, st->st_ino, mnt_id)) {
+		*err = -EEXIST;
+		goto out_close;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		*err = -ENOMEM;
+		goto out_close;
+	}
+	n->fd = fd;
+	n->type = type & S_IFMT;
+	n->nodeid = nodeid;
+	n->generation = generation;
+	n->nlookup = nlookup;
+	if (fd < 0) {
+		/* Lost: the state named an object this host does not have.
+		 * The nodeid lives until forgotten and opens nothing. */
+		n->lost = true;
+		n->unhashed = true;
+	} else {
+		n->dev = st->st_dev;
+		n->ino = st->st_ino;
+		n->mnt_id = mnt_id;
+		ret = pt_fh_of(fs, fd, "", &fhb);
+		if (!ret)
+			ret = mount_register(fs, mnt_id, fd, n->type);
+		if (!ret)
+			ret = node_set_fh(n, &fhb);
+		if (ret && fs->opts.inode_fh == PT_FH_MANDATORY &&
+		    fs->fh_wanted) {
+			free(n);
+			*err = ret;
+			goto out_close;
+		}
+		hash_insert_raw(t->hash, t->hash_size, n);
+		t->hash_used++;
+	}
+	stage_take_slot(t, nodeid);
+	t->slots[nodeid].node = n;
+	t->slots[nodeid].generation = generation;
+	return n;
+
+out_close:
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+struct pt_node *pt_nodes_stage_find(struct pt_nodes *t, uint64_t nodeid)
+{
+	return nodeid < t->nslots ? t->slots[nodeid].node : NULL;
+}
+
+void pt_nodes_stage_free(struct pt_nodes *t)
+{
+	if (!t)
+		return;
+	/* No root in it, no mount fds: every node is the state's. */
+	pt_nodes_free(t);
+}
+
+void pt_nodes_commit(struct pt_fs *fs, struct pt_nodes *t)
+{
+	struct pt_nodes *old = fs->nodes;
+	struct pt_node *root = fs->root;
+	int fds[EVICT_BATCH];
+	size_t nfds;
+
+	/* The old table holds the root alone (checked by the caller: a
+	 * state loads only before INIT) and the mount fds. */
+	pthread_mutex_lock(&old->lock);
+	old->slots[FUSE_ROOT_ID].node = NULL;
+	hash_remove_locked(old, root);
+	t->mounts = old->mounts;
+	t->nmounts = old->nmounts;
+	old->mounts = NULL;
+	old->nmounts = 0;
+	pthread_mutex_unlock(&old->lock);
+
+	t->slots[FUSE_ROOT_ID].node = root;
+	t->slots[FUSE_ROOT_ID].generation = root->generation;
+	hash_insert_raw(t->hash, t->hash_size, root);
+	t->hash_used++;
+	/* A node the guest had forgotten and no handle holds is gone (the
+	 * source kept it only for a request that has ended); the nodes
+	 * nobody holds go on the fd cache's list. */
+	for (uint64_t i = 2; i < t->nslots; i++) {
+		struct pt_node *n = t->slots[i].node;
+
+		if (n && !n->refs && !n->nlookup && !n->plocks) {
+			node_unlink_locked(t, n);
+			node_destroy(n);
+		} else if (n && !n->refs && n->fh_len && n->fd >= 0) {
+			lru_append_locked(t, n);
+		}
+	}
+	fs->nodes = t;
+	pt_nodes_free(old);
+	do {
+		pthread_mutex_lock(&t->lock);
+		nfds = evict_locked(t, fs->fd_cache_cap, fds, EVICT_BATCH);
+		pthread_mutex_unlock(&t->lock);
+		close_all(fds, nfds);
+	} while (nfds == EVICT_BATCH);
+}
+
+size_t pt_nodes_count(struct pt_fs *fs)
+{
+	struct pt_nodes *t = fs->nodes;
+	size_t n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (uint64_t i = 0; i < t->nslots; i++)
+		n += t->slots[i].node != NULL;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+void pt_node_hold(struct pt_fs *fs, struct pt_node *n)
+{
+	pthread_mutex_lock(&fs->nodes->lock);
+	n->refs++;
+	lru_remove_locked(fs->nodes, n);
+	pthread_mutex_unlock(&fs->nodes->lock);
 }

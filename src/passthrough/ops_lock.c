@@ -23,16 +23,25 @@
  *
  * flock requests (FUSE_LK_FLOCK) act on the handle's own fd: flock locks
  * belong to an open file description, which is what a handle is.
+ *
+ * Live migration: the locks are read back from the host (fdinfo of each
+ * owner's fd and of each handle's fd) when the source saves, and taken
+ * again by the destination; one the source still holds is tried again by
+ * a thread until the source lets it go (see "lock_pending" below).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "../log/log.h"
 #include "passthrough_i.h"
 
 /* The lock of every node's owner list, striped by nodeid: a mutex per
@@ -42,6 +51,10 @@ static pthread_mutex_t plock_stripes[PLOCK_STRIPES] = {
 	[0 ... PLOCK_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER
 };
 #define PLOCK_MUTEX(node) (&plock_stripes[(node)->nodeid % PLOCK_STRIPES])
+
+static void pending_cancel_owner(struct pt_fs *fs, const struct pt_node *node,
+				 uint64_t owner);
+static void pending_cancel_fh(struct pt_fs *fs, uint64_t fh);
 
 /* The FUSE encoding of "to end of file" in fuse_file_lock.end. */
 #define LK_OFFSET_MAX ((uint64_t)INT64_MAX)
@@ -189,6 +202,7 @@ void pt_plock_release_owner(struct pt_fs *fs, struct pt_node *node,
 	struct pt_plock **pp, *p = NULL;
 	bool last = false;
 
+	pending_cancel_owner(fs, node, owner);
 	pthread_mutex_lock(PLOCK_MUTEX(node));
 	for (pp = &node->plocks; *pp; pp = &(*pp)->next) {
 		if ((*pp)->owner == owner) {
@@ -456,6 +470,7 @@ static int setlk_flock(struct pt_fs *fs, const struct fuse_ctx *ctx,
 		return -EINVAL;
 	}
 
+	pending_cancel_fh(fs, in->fh);
 	h = pt_handle_get(fs, in->fh);
 	if (!h)
 		return -EBADF;
@@ -492,6 +507,7 @@ int pt_setlk(void *fs_, const struct fuse_ctx *ctx, uint64_t nodeid,
 	ret = lock_node_get(fs, nodeid, &node);
 	if (ret)
 		return ret;
+	pending_cancel_owner(fs, node, in->owner);
 
 	if (fl.l_type == F_UNLCK) {
 		/* An owner without an fd has nothing to unlock. */
@@ -521,4 +537,469 @@ out_plock:
 out_node:
 	pt_node_put(fs, node);
 	return ret;
+}
+
+/* --- live migration (migrate.c) --- */
+
+/*
+ * The locks an open file description holds, from the "lock:" lines of
+ * /proc/self/fdinfo/N (the host lists there exactly the locks taken
+ * through that description): @kind "OFDLCK" or "FLOCK". @emit gets each
+ * one's type and range (l_len 0: to the end of the file); a non-zero
+ * return stops the walk and is returned. -errno when fdinfo cannot be
+ * read.
+ */
+static int fd_locks(struct pt_fs *fs, int fd, const char *kind,
+		    int (*emit)(void *arg, const struct flock *fl), void *arg)
+{
+	char path[32], buf[1024];
+	size_t have = 0, total = 0;
+	int info, ret = 0;
+
+	snprintf(path, sizeof(path), "../fdinfo/%d", fd);
+	info = openat(fs->proc_self_fd, path, O_RDONLY | O_CLOEXEC);
+	if (info < 0)
+		return -errno;
+	while (!ret && total < FDINFO_READ_MAX) {
+		ssize_t n = read(info, buf + have, sizeof(buf) - 1 - have);
+		char *p = buf, *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			ret = -errno;
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+		have += (size_t)n;
+		buf[have] = '\0';
+		while (!ret && (nl = memchr(p, '\n', have - (p - buf)))) {
+			char k[16], adv[16], rw[16], endstr[24];
+			long long start, end;
+			struct flock fl = { 0 };
+
+			*nl = '\0';
+			if (sscanf(p,
+				   "lock: %*d: %15s %15s %15s %*d %*s %lld %23s",
+				   k, adv, rw, &start, endstr) == 5 &&
+			    strcmp(k, kind) == 0 && start >= 0) {
+				fl.l_type = strcmp(rw, "WRITE") == 0 ? F_WRLCK :
+								       F_RDLCK;
+				fl.l_whence = SEEK_SET;
+				fl.l_start = (off_t)start;
+				if (strcmp(endstr, "EOF") != 0) {
+					char *e;
+
+					errno = 0;
+					end = strtoll(endstr, &e, 10);
+					if (errno || *e || end < start)
+						goto next;
+					fl.l_len = (off_t)(end - start + 1);
+				}
+				ret = emit(arg, &fl);
+			}
+next:
+			p = nl + 1;
+		}
+		have -= (size_t)(p - buf);
+		memmove(buf, p, have);
+		if (have == sizeof(buf) - 1)
+			have = 0; /* no line is this long: skip it */
+	}
+	close(info);
+	return ret;
+}
+
+struct plock_save_arg {
+	uint64_t owner;
+	uint32_t pid;
+	int (*emit)(void *arg, uint64_t owner, uint32_t pid,
+		    const struct flock *fl);
+	void *arg;
+};
+
+static int plock_save_one(void *varg, const struct flock *fl)
+{
+	struct plock_save_arg *a = varg;
+
+	return a->emit(a->arg, a->owner, a->pid, fl);
+}
+
+int pt_plock_save(struct pt_fs *fs, struct pt_node *node,
+		  int (*emit)(void *arg, uint64_t owner, uint32_t pid,
+			      const struct flock *fl),
+		  void *arg)
+{
+	struct pt_plock *p;
+	int ret = 0;
+
+	/* No request runs during a save: the list holds still; the
+	 * entries' fds stay open while they are on it. */
+	pthread_mutex_lock(PLOCK_MUTEX(node));
+	for (p = node->plocks; p && !ret; p = p->next) {
+		struct plock_save_arg a = { p->owner, p->pid, emit, arg };
+
+		ret = fd_locks(fs, p->fd, "OFDLCK", plock_save_one, &a);
+	}
+	pthread_mutex_unlock(PLOCK_MUTEX(node));
+	return ret;
+}
+
+static int flock_seen(void *arg, const struct flock *fl)
+{
+	*(int *)arg = fl->l_type == F_WRLCK ? LOCK_EX : LOCK_SH;
+	return 1;
+}
+
+int pt_flock_state(struct pt_fs *fs, int fd)
+{
+	int op = 0, ret = fd_locks(fs, fd, "FLOCK", flock_seen, &op);
+
+	return ret < 0 ? ret : op;
+}
+
+int pt_plock_restore(struct pt_fs *fs, struct pt_node *node, uint64_t owner,
+		     uint32_t pid, const struct flock *fl)
+{
+	struct flock l = *fl;
+	struct pt_plock *p;
+	int ret = 0;
+
+	if (node->type != S_IFREG ||
+	    (l.l_type != F_RDLCK && l.l_type != F_WRLCK))
+		return -EINVAL;
+	p = plock_get(fs, node, owner, &ret);
+	if (!p)
+		return ret;
+	l.l_pid = 0;
+	if (fcntl(p->fd, F_OFD_SETLK, &l) < 0)
+		ret = errno == EACCES ? -EAGAIN : -errno;
+	pthread_mutex_lock(PLOCK_MUTEX(node));
+	p->pid = pid;
+	pthread_mutex_unlock(PLOCK_MUTEX(node));
+	plock_put(node, p);
+	return ret;
+}
+
+/*
+ * Locks a destination could not take yet: on one host (or a shared file
+ * system) the source still holds them until it ends, moments after the
+ * migration completes. A thread tries them again, without waiting in
+ * the host's lock calls, until each is taken, or is made moot by the
+ * guest (its owner unlocks, locks again or goes away; the handle is
+ * released or flocked anew), or PT_LOCK_RETRY_S pass. Meanwhile the
+ * lock is held on the guest's behalf by the source, so no third party
+ * gets in before the source lets go.
+ */
+#define PT_LOCK_RETRY_MS 20
+#define PT_LOCK_RETRY_S 300
+
+struct lock_pending {
+	struct lock_pending *next;
+	bool is_flock;
+	struct pt_node *node; /* POSIX: held (an in-flight reference) */
+	uint64_t owner;
+	struct flock fl;
+	uint64_t fh; /* flock: the handle, looked up at each try */
+	int op; /* flock: LOCK_SH or LOCK_EX */
+};
+
+struct pt_lock_retry {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct lock_pending *list; /* protected by ->lock */
+	bool stop; /* protected by ->lock */
+	bool running;
+	pthread_t thread;
+	atomic_uint count; /* entries on the list: the hot paths' test */
+};
+
+static struct pt_lock_retry *retry_get(struct pt_fs *fs)
+{
+	struct pt_lock_retry *r = fs->lock_retry;
+
+	if (r)
+		return r;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	fs->lock_retry = r;
+	return r;
+}
+
+int pt_lock_pending_add(struct pt_fs *fs, struct pt_node *node, uint64_t owner,
+			const struct flock *fl, uint64_t fh, int op)
+{
+	struct pt_lock_retry *r = retry_get(fs);
+	struct lock_pending *e = calloc(1, sizeof(*e));
+
+	if (!r || !e) {
+		free(e);
+		return -ENOMEM;
+	}
+	e->is_flock = node == NULL;
+	e->node = node;
+	e->owner = owner;
+	if (fl)
+		e->fl = *fl;
+	e->fh = fh;
+	e->op = op;
+	if (node)
+		pt_node_hold(fs, node);
+	pthread_mutex_lock(&r->lock);
+	e->next = r->list;
+	r->list = e;
+	atomic_fetch_add(&r->count, 1);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+/* Try @e once: true when it is done with (taken, or moot). */
+static bool retry_one(struct pt_fs *fs, struct lock_pending *e)
+{
+	if (e->is_flock) {
+		struct pt_handle *h = pt_handle_get(fs, e->fh);
+		int ret;
+
+		if (!h)
+			return true; /* released meanwhile */
+		ret = flock(h->fd, e->op | LOCK_NB) ? -errno : 0;
+		pt_handle_put(fs, h);
+		if (ret == -EWOULDBLOCK || ret == -EINTR)
+			return false;
+		if (ret)
+			log_warn(
+				"migration: flock of handle 0x%llx could not be taken again: %s",
+				(unsigned long long)e->fh, strerror(-ret));
+		else
+			log_info(
+				"migration: flock of handle 0x%llx taken again",
+				(unsigned long long)e->fh);
+		return true;
+	} else {
+		struct pt_plock *p = plock_get_existing(e->node, e->owner);
+		struct flock l = e->fl;
+		int ret;
+
+		if (!p)
+			return true; /* the owner flushed meanwhile */
+		ret = fcntl(p->fd, F_OFD_SETLK, &l) ? -errno : 0;
+		plock_put(e->node, p);
+		if (ret == -EAGAIN || ret == -EACCES || ret == -EINTR)
+			return false;
+		if (ret)
+			log_warn(
+				"migration: POSIX lock of node %llu could not be taken again: %s",
+				(unsigned long long)e->node->nodeid,
+				strerror(-ret));
+		else
+			log_info(
+				"migration: POSIX lock of node %llu (owner 0x%llx) taken again",
+				(unsigned long long)e->node->nodeid,
+				(unsigned long long)e->owner);
+		return true;
+	}
+}
+
+/* Unlink and free every entry @match accepts; returns them counted.
+ * Called with r->lock held; node references are dropped by the caller
+ * through @dead (a list). */
+static struct lock_pending *
+retry_take_locked(struct pt_lock_retry *r,
+		  bool (*match)(struct lock_pending *e, const void *key),
+		  const void *key)
+{
+	struct lock_pending **pp = &r->list, *dead = NULL;
+
+	while (*pp) {
+		struct lock_pending *e = *pp;
+
+		if (match(e, key)) {
+			*pp = e->next;
+			e->next = dead;
+			dead = e;
+			atomic_fetch_sub(&r->count, 1);
+		} else {
+			pp = &e->next;
+		}
+	}
+	return dead;
+}
+
+static void free_pending(struct pt_fs *fs, struct lock_pending *e)
+{
+	while (e) {
+		struct lock_pending *next = e->next;
+
+		if (e->node)
+			pt_node_put(fs, e->node);
+		free(e);
+		e = next;
+	}
+}
+
+struct owner_key {
+	const struct pt_node *node;
+	uint64_t owner;
+};
+
+static bool match_owner(struct lock_pending *e, const void *key)
+{
+	const struct owner_key *k = key;
+
+	return !e->is_flock && e->node == k->node && e->owner == k->owner;
+}
+
+static bool match_fh(struct lock_pending *e, const void *key)
+{
+	return e->is_flock && e->fh == *(const uint64_t *)key;
+}
+
+static bool match_all(struct lock_pending *e, const void *key)
+{
+	return true;
+}
+
+/* The guest acts on @node's locks of @owner: pending re-takes of them
+ * are moot. Cheap when none are pending (the common case). */
+static void pending_cancel_owner(struct pt_fs *fs, const struct pt_node *node,
+				 uint64_t owner)
+{
+	struct pt_lock_retry *r = fs->lock_retry;
+	struct owner_key k = { node, owner };
+	struct lock_pending *dead;
+
+	if (!r || atomic_load(&r->count) == 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	dead = retry_take_locked(r, match_owner, &k);
+	pthread_mutex_unlock(&r->lock);
+	free_pending(fs, dead);
+}
+
+static void pending_cancel_fh(struct pt_fs *fs, uint64_t fh)
+{
+	struct pt_lock_retry *r = fs->lock_retry;
+	struct lock_pending *dead;
+
+	if (!r || atomic_load(&r->count) == 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	dead = retry_take_locked(r, match_fh, &fh);
+	pthread_mutex_unlock(&r->lock);
+	free_pending(fs, dead);
+}
+
+static void *retry_main(void *arg)
+{
+	struct pt_fs *fs = arg;
+	struct pt_lock_retry *r = fs->lock_retry;
+	struct timespec deadline, until;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += PT_LOCK_RETRY_S;
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop && r->list) {
+		struct lock_pending **pp = &r->list, *dead = NULL;
+		struct timespec now;
+
+		while (*pp) {
+			struct lock_pending *e = *pp;
+
+			if (retry_one(fs, e)) {
+				*pp = e->next;
+				e->next = dead;
+				dead = e;
+				atomic_fetch_sub(&r->count, 1);
+			} else {
+				pp = &e->next;
+			}
+		}
+		if (dead) {
+			pthread_mutex_unlock(&r->lock);
+			free_pending(fs, dead);
+			pthread_mutex_lock(&r->lock);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > deadline.tv_sec)
+			break;
+		until = now;
+		until.tv_nsec += PT_LOCK_RETRY_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!r->stop && r->list)
+			pthread_cond_timedwait(&r->cond, &r->lock, &until);
+	}
+	if (r->list && !r->stop)
+		log_warn(
+			"migration: %u lock(s) of the guest could not be taken again in %d s: another process holds them",
+			atomic_load(&r->count), PT_LOCK_RETRY_S);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+int pt_lock_pending_start(struct pt_fs *fs)
+{
+	struct pt_lock_retry *r = fs->lock_retry;
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	int ret;
+
+	if (!r || !r->list || r->running)
+		return 0;
+	/* Timed waits on the monotonic clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&r->cond);
+	pthread_cond_init(&r->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&r->thread, NULL, retry_main, fs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		return ret;
+	r->running = true;
+	log_info(
+		"migration: %u lock(s) held elsewhere (by the source?): trying them again",
+		atomic_load(&r->count));
+	return 0;
+}
+
+void pt_lock_pending_stop(struct pt_fs *fs)
+{
+	struct pt_lock_retry *r = fs->lock_retry;
+	struct lock_pending *dead;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	if (r->running)
+		pthread_join(r->thread, NULL);
+	r->running = false;
+	pthread_mutex_lock(&r->lock);
+	dead = retry_take_locked(r, match_all, NULL);
+	r->stop = false;
+	pthread_mutex_unlock(&r->lock);
+	free_pending(fs, dead);
+}
+
+void pt_lock_retry_free(struct pt_fs *fs)
+{
+	struct pt_lock_retry *r = fs->lock_retry;
+
+	if (!r)
+		return;
+	pt_lock_pending_stop(fs);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	fs->lock_retry = NULL;
 }

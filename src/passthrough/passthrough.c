@@ -286,12 +286,16 @@ static void pt_init(void *vfs, uint64_t offered, uint64_t *want,
 	 * bits; the server keeps what it chose for them in *want. */
 	w &= offered;
 	*want = w;
+	pt_apply_conn(fs, w);
+}
 
-	fs->writeback = w & FUSE_WRITEBACK_CACHE;
-	fs->killpriv_v1 = w & FUSE_HANDLE_KILLPRIV;
-	fs->killpriv_v2 = w & FUSE_HANDLE_KILLPRIV_V2;
-	fs->dont_mask = w & FUSE_DONT_MASK;
-	__atomic_store_n(&fs->passthrough, (w & FUSE_PASSTHROUGH) != 0,
+void pt_apply_conn(struct pt_fs *fs, uint64_t flags)
+{
+	fs->writeback = flags & FUSE_WRITEBACK_CACHE;
+	fs->killpriv_v1 = flags & FUSE_HANDLE_KILLPRIV;
+	fs->killpriv_v2 = flags & FUSE_HANDLE_KILLPRIV_V2;
+	fs->dont_mask = flags & FUSE_DONT_MASK;
+	__atomic_store_n(&fs->passthrough, (flags & FUSE_PASSTHROUGH) != 0,
 			 __ATOMIC_RELAXED);
 }
 
@@ -299,6 +303,7 @@ static void pt_destroy(void *vfs)
 {
 	struct pt_fs *fs = vfs;
 
+	pt_lock_pending_stop(fs);
 	pt_handles_clear(fs);
 	pt_nodes_clear(fs);
 }
@@ -345,6 +350,8 @@ const struct fuse_fs_ops pt_ops = {
 	.lseek = pt_op_lseek,
 	.syncfs = pt_op_syncfs,
 	.tmpfile = pt_op_tmpfile,
+	.state_save = pt_state_save,
+	.state_load = pt_state_load,
 };
 
 /* --- setup --- */
@@ -559,6 +566,7 @@ void pt_free(struct pt_fs *fs)
 	if (!fs)
 		return;
 	pthread_mutex_destroy(&fs->backing_lock);
+	pt_lock_retry_free(fs);
 	pt_handles_clear(fs);
 	pt_handles_free(fs->handles);
 	pt_nodes_free(fs->nodes);

@@ -30,6 +30,12 @@ enum pt_inode_fh {
 	PT_FH_MANDATORY, /* handles only */
 };
 
+/* How a source describes its nodes to a destination (--migration-mode). */
+enum pt_migration_mode {
+	PT_MIGRATE_FIND_PATHS, /* by their paths in the share */
+	PT_MIGRATE_FILE_HANDLES, /* by their file handles (same file system) */
+};
+
 struct pt_options {
 	const char *source; /* the shared directory (opened by pt_new) */
 	enum pt_cache cache;
@@ -51,6 +57,14 @@ struct pt_options {
 	unsigned int translate_uid_count;
 	char *const *translate_gid;
 	unsigned int translate_gid_count;
+	/* Live migration (migrate.c): how this daemon saves a state
+	 * (mode, file handles to verify, paths confirmed), and what it does
+	 * with a node it cannot find when it loads one (guest_error: that
+	 * node answers errors; otherwise the load fails). */
+	enum pt_migration_mode migration_mode;
+	bool migration_verify_handles;
+	bool migration_confirm_paths;
+	bool migration_guest_error;
 };
 
 struct pt_fs;

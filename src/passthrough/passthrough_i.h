@@ -26,6 +26,8 @@
 #include "passthrough.h"
 
 struct pt_plock; /* ops_lock.c: one OFD-lock fd per (node, lock owner) */
+struct pt_lock_retry; /* ops_lock.c: locks a destination takes again */
+struct flock;
 
 /* Handle bytes kept in the node itself; longer handles go to the heap. */
 #define PT_FH_INLINE 16
@@ -59,6 +61,9 @@ struct pt_node {
 	int backing_id;
 	uint32_t backing_refs;
 	uint32_t plain_opens;
+	/* A migration's destination could not find its object
+	 * (--migration-on-error=guest-error): requests get ENOENT. */
+	bool lost;
 	/* The file handle (name_to_handle_at), immutable once set; fh_len
 	 * 0 when the node has none and keeps its fd for life. */
 	uint8_t fh_len;
@@ -126,6 +131,9 @@ struct pt_fs {
 	 * down to fd_cache_cap fds held by no request. */
 	bool fh_wanted;
 	size_t fd_cache_cap;
+	/* Locks a migration's destination is still taking again
+	 * (ops_lock.c); NULL until one is. */
+	struct pt_lock_retry *lock_retry;
 };
 
 /* --- node table (inode.c) --- */
@@ -183,6 +191,39 @@ int pt_fh_of(struct pt_fs *fs, int dirfd, const char *name,
 struct pt_node *pt_node_find_fh(struct pt_fs *fs, const struct stat *st,
 				uint64_t mnt_id, const struct pt_fhbuf *fh);
 
+/*
+ * Live migration (migrate.c): the nodes as they stand, each with an
+ * in-flight reference (pt_node_put() each) and the table's slot count
+ * and highest slot generation; the fd of a held node the fd cache
+ * closed, opened again (0 or -errno).
+ */
+int pt_nodes_snapshot(struct pt_fs *fs, struct pt_node ***out, size_t *n,
+		      uint64_t *nslots, uint64_t *max_gen);
+int pt_node_fd(struct pt_fs *fs, struct pt_node *n);
+/* One more in-flight reference on a node the caller already holds. */
+void pt_node_hold(struct pt_fs *fs, struct pt_node *n);
+size_t pt_nodes_count(struct pt_fs *fs);
+/*
+ * A node table rebuilt from a state, apart from the live one: @nslots
+ * slots (at most PT_NODES_STAGE_MAX), new nodes from generation
+ * @next_gen on. stage_add puts a node at @nodeid with the state's
+ * generation and lookup count over @fd (O_PATH, taken; -1: the object
+ * was not found and the node is lost); NULL with -EEXIST when another
+ * node of the state is the same object. commit makes it the live table
+ * with the root at FUSE_ROOT_ID (the live one must hold nothing else).
+ */
+#define PT_NODES_STAGE_MAX (1ULL << 24)
+struct pt_nodes *pt_nodes_stage_new(uint64_t nslots, uint64_t next_gen,
+				    int *err);
+struct pt_node *pt_nodes_stage_add(struct pt_fs *fs, struct pt_nodes *t,
+				   uint64_t nodeid, uint64_t generation,
+				   uint64_t nlookup, int fd,
+				   const struct stat *st, uint64_t mnt_id,
+				   mode_t type, int *err);
+struct pt_node *pt_nodes_stage_find(struct pt_nodes *t, uint64_t nodeid);
+void pt_nodes_stage_free(struct pt_nodes *t);
+void pt_nodes_commit(struct pt_fs *fs, struct pt_nodes *t);
+
 /* --- handle table (handle.c) --- */
 
 int pt_handles_new(struct pt_handles **out);
@@ -204,6 +245,26 @@ void pt_handles_clear(struct pt_fs *fs);
  * @nodeid (a client naming another node's fh gets -EBADF). */
 struct pt_handle *pt_handle_get_node(struct pt_fs *fs, uint64_t fh,
 				     uint64_t nodeid);
+
+/*
+ * Live migration (migrate.c): every handle with a reference (put each)
+ * and its fh, the table's slot count and highest generation; a handle
+ * table rebuilt from a state, each handle at the fh the guest holds
+ * (-EEXIST, -EINVAL); stage_free closes the handles' fds only (their
+ * nodes go with the staged node table); commit replaces the (empty)
+ * live table.
+ */
+#define PT_HANDLES_STAGE_MAX (1ULL << 24)
+int pt_handles_snapshot(struct pt_fs *fs, struct pt_handle ***hs,
+			uint64_t **fhs, size_t *n, uint64_t *nslots,
+			uint32_t *max_gen);
+struct pt_handles *pt_handles_stage_new(uint64_t nslots, uint32_t next_gen,
+					int *err);
+int pt_handles_stage_add(struct pt_handles *t, uint64_t fh,
+			 struct pt_handle *h);
+void pt_handles_stage_free(struct pt_handles *t);
+void pt_handles_commit(struct pt_fs *fs, struct pt_handles *t);
+size_t pt_handles_count(struct pt_fs *fs);
 
 /* --- credentials (cred.c) --- */
 
@@ -250,7 +311,16 @@ void pt_cap_fsetid_restore(bool dropped);
  * Returns the fd or -errno. */
 int pt_node_open(struct pt_fs *fs, struct pt_node *node, int flags);
 
+/* The negotiated INIT flags (@flags) take effect: the INIT hook's
+ * tail, also run when a migration brings a session's flags along. */
+void pt_apply_conn(struct pt_fs *fs, uint64_t flags);
+
 /* --- operations in their own files --- */
+
+/* migrate.c: the file system's part of a live migration (fuse_fs.h) */
+int pt_state_save(void *fs, struct dstate_buf *w);
+int pt_state_load(void *fs, const struct dstate_in *in,
+		  const struct fuse_conn *conn);
 
 /* ops_xattr.c */
 int pt_setxattr(void *fs, const struct fuse_ctx *ctx, uint64_t nodeid,
@@ -274,5 +344,29 @@ void pt_plock_release_owner(struct pt_fs *fs, struct pt_node *node,
 			    uint64_t owner);
 /* Free every lock-owner fd of @node (node teardown). */
 void pt_plock_free_all(struct pt_node *node);
+
+/*
+ * Live migration. pt_plock_save: @emit gets every OFD lock @node's
+ * owners hold (type and range as the host reports them). pt_flock_state:
+ * the flock(2) lock the description @fd holds (0, LOCK_SH, LOCK_EX) or
+ * -errno. pt_plock_restore: take @fl for @owner on @node again (its fd
+ * is opened); -EAGAIN when someone holds a conflicting lock (the owner's
+ * fd stays, for pt_lock_pending_add). pt_lock_pending_add: try @fl of
+ * @owner on @node (or, @node NULL, flock @op on handle @fh) again and
+ * again once pt_lock_pending_start() runs; the guest acting on the same
+ * owner or handle cancels it. pt_lock_retry_free: stop and forget all.
+ */
+int pt_plock_save(struct pt_fs *fs, struct pt_node *node,
+		  int (*emit)(void *arg, uint64_t owner, uint32_t pid,
+			      const struct flock *fl),
+		  void *arg);
+int pt_flock_state(struct pt_fs *fs, int fd);
+int pt_plock_restore(struct pt_fs *fs, struct pt_node *node, uint64_t owner,
+		     uint32_t pid, const struct flock *fl);
+int pt_lock_pending_add(struct pt_fs *fs, struct pt_node *node, uint64_t owner,
+			const struct flock *fl, uint64_t fh, int op);
+int pt_lock_pending_start(struct pt_fs *fs);
+void pt_lock_pending_stop(struct pt_fs *fs);
+void pt_lock_retry_free(struct pt_fs *fs);
 
 #endif /* VFSD_PASSTHROUGH_I_H */

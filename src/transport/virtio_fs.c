@@ -794,11 +794,53 @@ static void vfs_broken(void *opaque, const char *why)
 	log_error("virtio-fs: device broken: %s", why);
 }
 
+/* --- live migration: the device state (src/fuse/state.c) --- */
+
+/* The transport's record: how many request queues the guest may use. */
+static int vfs_state_save(void *opaque, void **buf, size_t *len)
+{
+	struct vfs_dev *dev = opaque;
+	uint32_t n = dev->config.num_request_queues;
+	uint8_t t[4] = { n, n >> 8, n >> 16, n >> 24 };
+
+	return fuse_session_state_save(dev->se, t, sizeof(t), buf, len);
+}
+
+static int vfs_state_check(void *opaque, const void *blob, size_t len)
+{
+	struct vfs_dev *dev = opaque;
+	const uint8_t *t = blob;
+	uint32_t n;
+
+	if (len < 4) {
+		log_error(
+			"migration: device state refused: its transport record is malformed");
+		return -EPROTO;
+	}
+	n = t[0] | t[1] << 8 | t[2] << 16 | (uint32_t)t[3] << 24;
+	if (n > dev->config.num_request_queues) {
+		log_error(
+			"migration: device state refused: the source served %u request queues, this daemon %u (--queues)",
+			n, dev->config.num_request_queues);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int vfs_state_load(void *opaque, const void *buf, size_t len)
+{
+	struct vfs_dev *dev = opaque;
+
+	return fuse_session_state_load(dev->se, buf, len, vfs_state_check, dev);
+}
+
 static const struct vu_device_ops vfs_vu_ops = {
 	.queue_start = vfs_queue_start,
 	.queue_stop = vfs_queue_stop,
 	.get_config = vfs_get_config,
 	.broken = vfs_broken,
+	.state_save = vfs_state_save,
+	.state_load = vfs_state_load,
 };
 
 int virtio_fs_serve(int conn_fd, const struct virtio_fs_opts *opts,

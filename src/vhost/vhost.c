@@ -17,6 +17,10 @@
  * what a running queue reads stops it first (ops->queue_stop) and starts
  * it again afterwards from its current indices. GET_VRING_BASE stops the
  * queue and forgets its kick fd: it starts again on the next kick fd.
+ *
+ * Live migration: the dirty log lives in vhost_log.c, the device-state
+ * transfer in vhost_state.c; both are device-agnostic (the device
+ * serializes its own state through ops->state_save/state_load).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/vhost_types.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
@@ -32,10 +37,10 @@
 #include "vhost_i.h"
 
 /* Transport feature bits the backend implements itself. */
-#define VU_TRANSPORT_FEATURES                    \
-	((1ULL << VIRTIO_F_VERSION_1) |          \
-	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
-	 (1ULL << VIRTIO_RING_F_EVENT_IDX) |     \
+#define VU_TRANSPORT_FEATURES                                            \
+	((1ULL << VIRTIO_F_VERSION_1) |                                  \
+	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |                         \
+	 (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VHOST_F_LOG_ALL) | \
 	 (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))
 
 /* Bits 24..41 belong to the transport; a device may not offer them. */
@@ -63,10 +68,13 @@ static uint64_t offered_protocol_features(const struct vu_dev *dev)
 		      (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
 		      (1ULL << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |
 		      (1ULL << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |
-		      (1ULL << VHOST_USER_PROTOCOL_F_STATUS);
+		      (1ULL << VHOST_USER_PROTOCOL_F_STATUS) |
+		      (1ULL << VHOST_USER_PROTOCOL_F_LOG_SHMFD);
 
 	if (dev->info.config_size > 0)
 		pf |= 1ULL << VHOST_USER_PROTOCOL_F_CONFIG;
+	if (dev->ops.state_save && dev->ops.state_load)
+		pf |= 1ULL << VHOST_USER_PROTOCOL_F_DEVICE_STATE;
 	return pf;
 }
 
@@ -114,6 +122,8 @@ static void queue_reset(struct vu_queue *q)
 	q->kick_set = false;
 	q->enable = false;
 	q->vq_valid = false;
+	q->log_used = false;
+	q->log_gpa = 0;
 	memset(&q->vq, 0, sizeof(q->vq));
 }
 
@@ -201,6 +211,12 @@ void vu_queue_stop(struct vu_dev *dev, unsigned int idx)
 		return;
 	dev->ops.queue_stop(dev->opaque, idx);
 	q->running = false;
+	if (q->vq.log_missed) {
+		log_warn(
+			"vhost-user: queue %u wrote guest memory the dirty log does not cover (gpa 0x%llx)",
+			idx, (unsigned long long)q->vq.log_missed_gpa);
+		q->vq.log_missed = false;
+	}
 	/* A queue set up afresh later (new size) goes on from here, not
 	 * from the base it was first given. */
 	q->base = virtq_avail_base(&q->vq);
@@ -242,6 +258,7 @@ static enum vu_verdict queue_start(struct vu_dev *dev, unsigned int idx)
 		return vu_refuse(dev, VU_REFUSED, "queue %u: ring setup: %s",
 				 idx, strerror(-rc));
 	q->vq_valid = true;
+	virtq_set_log(&q->vq, vu_log_active(dev), q->log_used, q->log_gpa);
 
 	rc = dev->ops.queue_start(dev->opaque, idx, &q->vq, q->kick_fd);
 	if (rc < 0)
@@ -287,6 +304,7 @@ static void queues_stop_all(struct vu_dev *dev)
 /* Every queue stopped and forgotten, device state back to initial. */
 static void device_reset(struct vu_dev *dev)
 {
+	vu_state_cancel(dev);
 	queues_stop_all(dev);
 	for (unsigned int i = 0; i < dev->info.num_queues; i++)
 		queue_reset(&dev->queues[i]);
@@ -452,13 +470,11 @@ static enum vu_verdict h_set_vring_addr(struct vu_dev *dev, struct vu_msg *msg,
 
 	if (check_index(dev, va->index) != VU_OK)
 		return VU_REFUSED;
-	/* VHOST_VRING_F_LOG asks for dirty logging of the used ring, which
-	 * needs VHOST_F_LOG_ALL: never offered. */
-	if (va->flags)
-		return vu_refuse(
-			dev, VU_REFUSED,
-			"queue %u: ring flags 0x%x (dirty logging is not supported)",
-			va->index, va->flags);
+	/* VHOST_VRING_F_LOG: log the used ring at log_guest_addr while
+	 * VHOST_F_LOG_ALL is on (vhost_log.c checks the log covers it). */
+	if (va->flags & ~(1u << VHOST_VRING_F_LOG))
+		return vu_refuse(dev, VU_REFUSED, "queue %u: ring flags 0x%x",
+				 va->index, va->flags);
 	q = &dev->queues[va->index];
 	if (!q->num)
 		return vu_refuse(dev, VU_REFUSED,
@@ -474,6 +490,8 @@ static enum vu_verdict h_set_vring_addr(struct vu_dev *dev, struct vu_msg *msg,
 	q->avail_uaddr = va->avail_user_addr;
 	q->used_uaddr = va->used_user_addr;
 	q->addr_set = true;
+	q->log_used = va->flags & (1u << VHOST_VRING_F_LOG);
+	q->log_gpa = va->log_guest_addr;
 	return queue_update(dev, va->index);
 }
 
@@ -701,6 +719,46 @@ static enum vu_verdict h_reset_device(struct vu_dev *dev, struct vu_msg *msg,
 	return VU_OK;
 }
 
+/* With LOG_SHMFD the frontend waits for a u64: 0, or non-zero when the
+ * log was refused (vhost_log.c names why). */
+static enum vu_verdict h_set_log_base(struct vu_dev *dev, struct vu_msg *msg,
+				      struct vu_reply *reply)
+{
+	uint64_t status = 1;
+	enum vu_verdict v = vu_log_set_base(dev, msg, &status);
+
+	reply_u64(reply, status);
+	return v;
+}
+
+static enum vu_verdict h_set_log_fd(struct vu_dev *dev, struct vu_msg *msg,
+				    struct vu_reply *reply)
+{
+	return vu_log_set_fd(dev, msg);
+}
+
+static enum vu_verdict h_set_device_state_fd(struct vu_dev *dev,
+					     struct vu_msg *msg,
+					     struct vu_reply *reply)
+{
+	uint64_t status = 1;
+	enum vu_verdict v = vu_state_set_fd(dev, msg, &status);
+
+	reply_u64(reply, status);
+	return v;
+}
+
+static enum vu_verdict h_check_device_state(struct vu_dev *dev,
+					    struct vu_msg *msg,
+					    struct vu_reply *reply)
+{
+	uint64_t status = 1;
+	enum vu_verdict v = vu_state_check(dev, &status);
+
+	reply_u64(reply, status);
+	return v;
+}
+
 #define VU_SIZE_VAR (-1) /* the handler checks the payload size */
 #define VU_NO_PF (-1) /* no protocol feature needed */
 
@@ -730,8 +788,8 @@ static const struct vu_handler handlers[VHOST_USER_REQUEST_MAX] = {
 	H(RESET_OWNER, h_reset_owner, 0, 0, false, VU_NO_PF),
 	H(SET_MEM_TABLE, h_set_mem_table, VU_SIZE_VAR,
 	  VHOST_MEMORY_BASELINE_NREGIONS, false, VU_NO_PF),
-	H_UNSUPPORTED(SET_LOG_BASE),
-	H_UNSUPPORTED(SET_LOG_FD),
+	H(SET_LOG_BASE, h_set_log_base, VU_SIZE_VAR, 1, true, PF(LOG_SHMFD)),
+	H(SET_LOG_FD, h_set_log_fd, VU_SIZE_VAR, 1, false, VU_NO_PF),
 	H(SET_VRING_NUM, h_set_vring_num, 8, 0, false, VU_NO_PF),
 	H(SET_VRING_ADDR, h_set_vring_addr, sizeof(struct vhost_vring_addr), 0,
 	  false, VU_NO_PF),
@@ -770,6 +828,11 @@ static const struct vu_handler handlers[VHOST_USER_REQUEST_MAX] = {
 	  PF(CONFIGURE_MEM_SLOTS)),
 	H(SET_STATUS, h_set_status, 8, 0, false, PF(STATUS)),
 	H(GET_STATUS, h_get_status, 0, 0, true, PF(STATUS)),
+	H_UNSUPPORTED(GET_SHARED_OBJECT),
+	H(SET_DEVICE_STATE_FD, h_set_device_state_fd,
+	  sizeof(struct vhost_user_transfer_state), 1, true, PF(DEVICE_STATE)),
+	H(CHECK_DEVICE_STATE, h_check_device_state, 0, 0, true,
+	  PF(DEVICE_STATE)),
 };
 
 static const char *request_name(uint32_t req)
@@ -834,6 +897,11 @@ static int dispatch(struct vu_dev *dev, int conn_fd, struct vu_msg *msg)
 
 	if (v == VU_REFUSED && req == VHOST_USER_GET_CONFIG)
 		reply.len = 0; /* the spec's error answer: empty payload */
+	if (v == VU_REFUSED && reply.len < 0 &&
+	    (req == VHOST_USER_SET_LOG_BASE ||
+	     req == VHOST_USER_SET_DEVICE_STATE_FD ||
+	     req == VHOST_USER_CHECK_DEVICE_STATE))
+		reply_u64(&reply, 1); /* their answer is a u64 status */
 	if (v == VU_REFUSED && has_reply && reply.len < 0) {
 		/* The frontend waits for an answer we cannot give. */
 		v = VU_FATAL;
@@ -882,6 +950,7 @@ int vu_dev_new(const struct vu_dev_info *info, const struct vu_device_ops *ops,
 		queue_init(&dev->queues[i]);
 	pthread_mutex_init(&dev->conn_lock, NULL);
 	dev->conn_fd = -1;
+	dev->log_fd = -1;
 	*out = dev;
 	return 0;
 }
@@ -894,6 +963,8 @@ void vu_dev_free(struct vu_dev *dev)
 		queue_reset(&dev->queues[i]);
 		pthread_mutex_destroy(&dev->queues[i].fd_lock);
 	}
+	vu_state_cancel(dev);
+	vu_log_clear(dev);
 	vu_mem_clear(dev);
 	pthread_mutex_destroy(&dev->conn_lock);
 	free(dev->queues);
@@ -909,6 +980,7 @@ uint64_t vu_dev_features(const struct vu_dev *dev)
 static void connection_teardown(struct vu_dev *dev)
 {
 	device_reset(dev);
+	vu_log_clear(dev);
 	vu_mem_clear(dev);
 	dev->protocol_features = 0;
 	dev->owner = false;

@@ -80,7 +80,22 @@ struct vu_device_ops {
 	 * fault (also logged). vu_dev_serve() returns an error next.
 	 * Optional. */
 	void (*broken)(void *opaque, const char *why);
+	/*
+	 * Live migration (VHOST_USER_PROTOCOL_F_DEVICE_STATE, offered when
+	 * both are set). state_save, on the source: every queue is stopped;
+	 * serialize the device's state into a malloc()ed buffer (*@buf,
+	 * *@len; the backend sends and frees it). state_load, on the
+	 * destination: @buf is what a source saved, as the frontend handed
+	 * it over (untrusted, at most VU_STATE_MAX bytes; no queue runs):
+	 * apply all of it or nothing. Both return 0 or -errno, having
+	 * logged a line that names the fault.
+	 */
+	int (*state_save)(void *opaque, void **buf, size_t *len);
+	int (*state_load)(void *opaque, const void *buf, size_t len);
 };
+
+/* Largest device state accepted from a frontend (SET_DEVICE_STATE_FD). */
+#define VU_STATE_MAX (256u << 20)
 
 struct vu_dev_info {
 	/* Device-specific virtio feature bits to offer (bits 0-23 and

@@ -30,6 +30,15 @@ struct vu_msg {
 	bool fds_truncated; /* more fds came than fit: refuse it */
 };
 
+/* The dirty log as mapped from SET_LOG_BASE's fd. */
+struct vu_log {
+	struct virtq_log log; /* what the queues are handed */
+	void *map_base; /* what mmap() returned */
+	size_t map_len;
+};
+
+struct vu_xfer; /* vhost_state.c */
+
 /* One mapped region of guest memory. */
 struct vu_region {
 	struct virtq_mem_region r; /* gpa, size, uaddr, hva */
@@ -50,6 +59,10 @@ struct vu_queue {
 	 * a memory or address change); false: set up afresh from base. */
 	bool vq_valid;
 	struct virtq vq;
+	/* SET_VRING_ADDR's VHOST_VRING_F_LOG: log the used ring, which
+	 * lies at guest-physical log_gpa (the message's log address) */
+	bool log_used;
+	uint64_t log_gpa;
 
 	pthread_mutex_t fd_lock; /* protects call_fd and err_fd */
 	int call_fd; /* protected by fd_lock */
@@ -73,6 +86,14 @@ struct vu_dev {
 	struct virtq_mem *mem; /* NULL until the first table */
 
 	struct vu_queue *queues; /* info.num_queues of them */
+
+	/* Live migration: the dirty log (vhost_log.c; queues see it only
+	 * while VHOST_F_LOG_ALL is acked, and it changes only while they
+	 * are stopped), the eventfd of SET_LOG_FD, and a device-state
+	 * transfer in progress (vhost_state.c). */
+	struct vu_log *log;
+	int log_fd;
+	struct vu_xfer *xfer;
 
 	char why[160]; /* reason of the last refusal or fault */
 
@@ -103,6 +124,25 @@ enum vu_verdict vu_mem_add_region(struct vu_dev *dev, struct vu_msg *msg);
 enum vu_verdict vu_mem_rem_region(struct vu_dev *dev, struct vu_msg *msg);
 /* Unmap everything (the queues are stopped). */
 void vu_mem_clear(struct vu_dev *dev);
+
+/* vhost_log.c: SET_LOG_BASE and SET_LOG_FD; *status is the u64 the
+ * frontend gets back for SET_LOG_BASE. */
+enum vu_verdict vu_log_set_base(struct vu_dev *dev, struct vu_msg *msg,
+				uint64_t *status);
+enum vu_verdict vu_log_set_fd(struct vu_dev *dev, struct vu_msg *msg);
+/* The log the queues should write now: NULL unless VHOST_F_LOG_ALL is
+ * acked and a log is mapped. */
+const struct virtq_log *vu_log_active(const struct vu_dev *dev);
+/* Forget the log and its eventfd (the queues are stopped). */
+void vu_log_clear(struct vu_dev *dev);
+
+/* vhost_state.c: SET_DEVICE_STATE_FD and CHECK_DEVICE_STATE; *status
+ * is the u64 reply. vu_state_cancel() ends a transfer in progress
+ * (reset, disconnect). */
+enum vu_verdict vu_state_set_fd(struct vu_dev *dev, struct vu_msg *msg,
+				uint64_t *status);
+enum vu_verdict vu_state_check(struct vu_dev *dev, uint64_t *status);
+void vu_state_cancel(struct vu_dev *dev);
 
 /* vhost_sock.c: message framing. vu_msg_recv: 1 with a message (its fds
  * in msg->fds), 0 on a clean end of stream, -ECONNRESET when the stream

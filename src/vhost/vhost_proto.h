@@ -40,6 +40,9 @@ enum vhost_user_protocol_feature {
 	VHOST_USER_PROTOCOL_F_INBAND_NOTIFICATIONS = 14,
 	VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS = 15,
 	VHOST_USER_PROTOCOL_F_STATUS = 16,
+	VHOST_USER_PROTOCOL_F_XEN_MMAP = 17,
+	VHOST_USER_PROTOCOL_F_SHARED_OBJECT = 18,
+	VHOST_USER_PROTOCOL_F_DEVICE_STATE = 19,
 };
 
 /* Front-end requests. */
@@ -85,6 +88,9 @@ enum vhost_user_request {
 	VHOST_USER_REM_MEM_REG = 38,
 	VHOST_USER_SET_STATUS = 39,
 	VHOST_USER_GET_STATUS = 40,
+	VHOST_USER_GET_SHARED_OBJECT = 41,
+	VHOST_USER_SET_DEVICE_STATE_FD = 42,
+	VHOST_USER_CHECK_DEVICE_STATE = 43,
 	VHOST_USER_REQUEST_MAX, /* one past the last id this file names */
 };
 
@@ -141,6 +147,33 @@ struct vhost_user_config {
 
 #define VHOST_USER_CONFIG_HDR_SIZE 12u
 
+/* SET_LOG_BASE (with VHOST_USER_PROTOCOL_F_LOG_SHMFD): the dirty log is
+ * [mmap_offset, mmap_offset + mmap_size) of the one fd sent along; its
+ * first bit is guest-physical page 0. VHOST_F_LOG_ALL (the feature bit)
+ * and VHOST_VRING_F_LOG (SET_VRING_ADDR's flag for the used ring) come
+ * from <linux/vhost_types.h>. */
+struct vhost_user_log {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+};
+
+/* Pages of guest memory per bit of the dirty log. */
+#define VHOST_LOG_PAGE 0x1000u
+
+/* SET_DEVICE_STATE_FD: which way the back-end state travels through the
+ * fd sent along, and in which phase of the migration. */
+struct vhost_user_transfer_state {
+	uint32_t direction;
+	uint32_t phase;
+};
+
+#define VHOST_TRANSFER_STATE_DIRECTION_SAVE 0u
+#define VHOST_TRANSFER_STATE_DIRECTION_LOAD 1u
+#define VHOST_TRANSFER_STATE_PHASE_STOPPED 0u
+/* SET_DEVICE_STATE_FD's u64 reply: bits 0-7 an error code (0: success),
+ * bit 8 set when the back-end sends no fd of its own back. */
+#define VHOST_USER_STATE_REPLY_NOFD 0x100u
+
 /* Every payload this back-end accepts fits in this union; a larger size
  * in a header is refused before any byte of payload is read. */
 union vhost_user_payload {
@@ -150,6 +183,8 @@ union vhost_user_payload {
 	struct vhost_user_mem_table mem;
 	struct vhost_user_mem_reg mem_reg;
 	struct vhost_user_config config;
+	struct vhost_user_log log;
+	struct vhost_user_transfer_state transfer;
 };
 
 #define VHOST_USER_MAX_PAYLOAD ((uint32_t)sizeof(union vhost_user_payload))

@@ -11,7 +11,9 @@
  * descriptor, allowed only as the last of a chain, hands the walk over to
  * its table. When the transport is done it calls virtq_push(), which
  * writes the used element and then publishes used->idx (release), and
- * virtq_need_notify() to decide whether to signal the call fd.
+ * virtq_need_notify() to decide whether to signal the call fd. During a
+ * live migration every such write into guest memory is also marked in
+ * the dirty log first (virtq_log.c).
  *
  * The guest is hostile: any inconsistency marks the queue broken with a
  * fault string naming the descriptor and the numbers involved, and the
@@ -21,13 +23,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <linux/virtio_ring.h>
 
-#include "virtq/virtq.h"
+#include "virtq_i.h"
 
 _Static_assert(sizeof(struct vring_desc) == 16, "vring_desc layout");
 
@@ -71,6 +74,11 @@ static uint16_t *avail_event_ptr(const struct virtq *vq)
 static void write_avail_event(struct virtq *vq, uint16_t val)
 {
 	__atomic_store_n(avail_event_ptr(vq), htole16(val), __ATOMIC_RELAXED);
+	if (virtq_logging(vq))
+		virtq_log_used(vq,
+			       (uint64_t)((uint8_t *)avail_event_ptr(vq) -
+					  (uint8_t *)vq->used),
+			       sizeof(uint16_t));
 }
 
 int virtq_setup(struct virtq *vq, unsigned int num, void *desc, void *avail,
@@ -434,6 +442,15 @@ void virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t len)
 
 	__atomic_store_n(&u->id, htole32(elem->head), __ATOMIC_RELAXED);
 	__atomic_store_n(&u->len, htole32(len), __ATOMIC_RELAXED);
+	if (virtq_logging(vq)) {
+		/* Marked before used->idx makes any of it visible. */
+		virtq_log_elem(vq, elem);
+		virtq_log_used(vq,
+			       (uint64_t)((uint8_t *)u - (uint8_t *)vq->used),
+			       sizeof(*u));
+		virtq_log_used(vq, offsetof(struct vring_used, idx),
+			       sizeof(uint16_t));
+	}
 	vq->used_idx++;
 	/* The element must be visible before the index that publishes it. */
 	__atomic_store_n(&vq->used->idx, htole16(vq->used_idx),
@@ -482,6 +499,9 @@ void virtq_set_notification(struct virtq *vq, bool enable)
 		__atomic_store_n(&vq->used->flags,
 				 htole16(enable ? 0 : VRING_USED_F_NO_NOTIFY),
 				 __ATOMIC_RELAXED);
+		if (virtq_logging(vq))
+			virtq_log_used(vq, offsetof(struct vring_used, flags),
+				       sizeof(uint16_t));
 	}
 	/* Publish the change before the caller re-reads avail->idx. */
 	if (enable)

@@ -31,6 +31,24 @@
 /* Largest ring the protocol allows (virtio split ring). */
 #define VIRTQ_MAX_SIZE 32768
 
+/*
+ * Dirty-page log of a live migration (vhost-user VHOST_F_LOG_ALL): one
+ * bit per VIRTQ_LOG_PAGE bytes of guest-physical memory, bit (gpa / page)
+ * % 8 of byte (gpa / page) / 8, in memory the frontend shares. Bits are
+ * only ever set, atomically, by any thread; the mapping belongs to
+ * src/vhost/, which changes it only while no queue runs.
+ */
+#define VIRTQ_LOG_PAGE 4096u
+
+struct virtq_log {
+	uint8_t *bits;
+	uint64_t size; /* bytes of bitmap */
+};
+
+/* Mark the pages of guest-physical [@gpa, @gpa + @len) dirty. Pages past
+ * the end of the log are left out: returns false when any was. */
+bool virtq_log_range(const struct virtq_log *log, uint64_t gpa, uint64_t len);
+
 struct virtq {
 	/* Set by virtq_setup(); the ring memory belongs to the guest. */
 	unsigned int num; /* power of two, 1..VIRTQ_MAX_SIZE */
@@ -40,6 +58,15 @@ struct virtq {
 	const struct virtq_mem *mem; /* for descriptor addresses */
 	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect; /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	/* Dirty logging (virtq_set_log): NULL when off. While on, every
+	 * byte the device writes into guest memory (the writable buffers of
+	 * a pushed chain, and with log_used the used ring) is marked before
+	 * used->idx publishes it. */
+	const struct virtq_log *log;
+	bool log_used; /* VHOST_VRING_F_LOG: the used ring too */
+	uint64_t log_used_gpa; /* guest-physical address of the used ring */
+	bool log_missed; /* a write fell outside the log */
+	uint64_t log_missed_gpa; /* the first one */
 
 	/* Device state. */
 	uint16_t last_avail_idx; /* next avail entry to pop */
@@ -77,6 +104,11 @@ int virtq_setup(struct virtq *vq, unsigned int num, void *desc, void *avail,
 /* Swap the memory table used for descriptor addresses (memory hot-plug);
  * the caller guarantees no pop runs concurrently. */
 void virtq_set_mem(struct virtq *vq, const struct virtq_mem *mem);
+/* Turn dirty logging on (@log) or off (NULL); with @log_used the used
+ * ring, at guest-physical @used_gpa, is logged too. Only while the
+ * queue is stopped. */
+void virtq_set_log(struct virtq *vq, const struct virtq_log *log, bool log_used,
+		   uint64_t used_gpa);
 
 enum virtq_pop_result {
 	VIRTQ_EMPTY = 0, /* nothing available */

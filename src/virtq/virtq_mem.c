@@ -8,7 +8,8 @@
  * disjoint) and the address leaves as a daemon pointer plus the number of
  * bytes that stay inside that region. Ring addresses (frontend virtual
  * addresses, only at vring setup) take a linear scan, as the table is not
- * sorted by uaddr.
+ * sorted by uaddr. Dirty logging maps daemon pointers back to guest-
+ * physical addresses the same linear way.
  *
  * Every computation is overflow-checked; one past a region's last byte is
  * outside it.
@@ -85,4 +86,29 @@ void *virtq_mem_uaddr(const struct virtq_mem *m, uint64_t uaddr, uint64_t len)
 		return r->hva + off;
 	}
 	return NULL;
+}
+
+bool virtq_mem_hva_to_gpa(const struct virtq_mem *m, const void *hva,
+			  uint64_t len, uint64_t *gpa)
+{
+	uintptr_t p = (uintptr_t)hva;
+
+	if (!m)
+		return false;
+	/* Linear: only dirty logging (a migration) asks, and a table holds
+	 * a handful of regions in practice. */
+	for (unsigned int i = 0; i < m->nregions; i++) {
+		const struct virtq_mem_region *r = &m->regions[i];
+		uintptr_t base = (uintptr_t)r->hva;
+		uint64_t off;
+
+		if (p < base)
+			continue;
+		off = p - base;
+		if (off >= r->size || len > r->size - off)
+			continue;
+		*gpa = r->gpa + off;
+		return true;
+	}
+	return false;
 }

@@ -9,6 +9,7 @@
 #ifndef VFSD_VIRTQ_MEM_H
 #define VFSD_VIRTQ_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,5 +39,12 @@ void *virtq_mem_gpa(const struct virtq_mem *m, uint64_t gpa, uint64_t *len);
 /* The same for frontend virtual addresses (vring addresses); the whole
  * [uaddr, uaddr + len) must lie in one region, else NULL. */
 void *virtq_mem_uaddr(const struct virtq_mem *m, uint64_t uaddr, uint64_t len);
+/*
+ * The way back, for dirty logging: the guest-physical address of the
+ * daemon pointer @hva, when [hva, hva + len) lies inside one region
+ * (every iovec virtq_pop() makes does). Returns false otherwise.
+ */
+bool virtq_mem_hva_to_gpa(const struct virtq_mem *m, const void *hva,
+			  uint64_t len, uint64_t *gpa);
 
 #endif /* VFSD_VIRTQ_MEM_H */

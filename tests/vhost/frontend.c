@@ -11,6 +11,7 @@
 #include "frontend.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <poll.h>
 #include <signal.h>
@@ -53,6 +54,9 @@ struct vhf_queue {
 	struct vhf_buf *indirect; /* per head, allocated on first use */
 	unsigned inflight;
 	uint64_t kicks;
+	uint64_t used_gpa; /* guest-physical address of the used ring */
+	bool stopped; /* by vhf_stop()/vhf_get_vring_base() */
+	uint16_t stop_base; /* the base the backend reported then */
 };
 
 struct vhf {
@@ -78,6 +82,16 @@ struct vhf {
 	bool hdr_ids;
 	uint32_t hdr_uid, hdr_gid;
 	uint16_t next_extlen;
+
+	/* live migration: the dirty log we share, and the writes tracked */
+	int logfd;
+	uint8_t *log;
+	size_t log_size;
+	bool logging; /* VHOST_F_LOG_ALL acked */
+	pthread_mutex_t track_lock;
+	bool tracking; /* protected by ->track_lock, as are the rest */
+	struct vhf_range *tracked;
+	size_t ntracked, tracked_cap;
 };
 
 static int64_t now_ms(void)
@@ -354,6 +368,10 @@ int vhf_negotiate(struct vhf *fe)
 				(1ull << VHF_PF_REPLY_ACK) |
 				(1ull << VHF_PF_CONFIG);
 
+		if (fe->opts.migration)
+			want |= (1ull << VHF_PF_LOG_SHMFD) |
+				(1ull << VHF_PF_DEVICE_STATE);
+
 		r = get_u64(fe, VHF_GET_PROTOCOL_FEATURES,
 			    &in->protocol_features);
 		if (r)
@@ -416,11 +434,26 @@ int vhf_negotiate(struct vhf *fe)
 	return set_u64(fe, VHF_SET_FEATURES, feat);
 }
 
-int vhf_setup_memory(struct vhf *fe)
+/* SET_MEM_TABLE with the regions of fe->memfd laid out already. */
+static int send_mem_table(struct vhf *fe)
 {
 	struct vhf_mem_table mt = { 0 };
-	size_t half;
 	int fds[2];
+	unsigned i;
+
+	for (i = 0; i < fe->nregions; i++) {
+		mt.regions[i] = fe->regions[i];
+		fds[i] = fe->memfd;
+	}
+	mt.nregions = fe->nregions;
+	return vhf_msg_ack(fe, VHF_SET_MEM_TABLE, &mt,
+			   8 + fe->nregions * sizeof(struct vhf_mem_region),
+			   fds, fe->nregions);
+}
+
+int vhf_setup_memory(struct vhf *fe)
+{
+	size_t half;
 	unsigned i;
 
 	fe->memfd = memfd_create("vhf-guest", MFD_CLOEXEC);
@@ -448,13 +481,8 @@ int vhf_setup_memory(struct vhf *fe)
 		r->size = half;
 		r->user_addr = (uint64_t)(uintptr_t)(fe->mem + i * half);
 		r->mmap_offset = i * half;
-		mt.regions[i] = *r;
-		fds[i] = fe->memfd;
 	}
-	mt.nregions = fe->nregions;
-	return vhf_msg_ack(fe, VHF_SET_MEM_TABLE, &mt,
-			   8 + fe->nregions * sizeof(struct vhf_mem_region),
-			   fds, fe->nregions);
+	return send_mem_table(fe);
 }
 
 static size_t ring_bytes(unsigned num, size_t *avail_off, size_t *used_off)
@@ -468,6 +496,8 @@ static size_t ring_bytes(unsigned num, size_t *avail_off, size_t *used_off)
 	return *used_off + u;
 }
 
+static int send_queue_setup(struct vhf *fe, unsigned q, uint16_t base);
+
 static void set_used_event(struct vhf *fe, struct vhf_queue *vq)
 {
 	uint16_t ev = fe->opts.spin ? (uint16_t)(vq->last_used + 0x8000) :
@@ -479,10 +509,7 @@ static void set_used_event(struct vhf *fe, struct vhf_queue *vq)
 int vhf_setup_queue(struct vhf *fe, unsigned q)
 {
 	struct vhf_queue *vq = &fe->q[q];
-	struct vhf_vring_state st = { .index = q };
-	struct vhf_vring_addr addr = { .index = q };
 	size_t aoff, uoff;
-	uint64_t idx = q;
 	unsigned i;
 	int r;
 
@@ -514,18 +541,38 @@ int vhf_setup_queue(struct vhf *fe, unsigned q)
 	vq->callfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vq->kickfd < 0 || vq->callfd < 0)
 		return -errno;
+	vq->used_gpa = vq->ring.gpa + uoff;
+	r = send_queue_setup(fe, q, 0);
+	if (r)
+		return r;
+	vq->started = true;
+	return 0;
+}
+
+/* The vring messages that start queue @q over its ring at avail @base. */
+static int send_queue_setup(struct vhf *fe, unsigned q, uint16_t base)
+{
+	struct vhf_queue *vq = &fe->q[q];
+	struct vhf_vring_state st = { .index = q };
+	struct vhf_vring_addr addr = { .index = q };
+	uint64_t idx = q;
+	int r;
 
 	st.num = vq->num;
 	r = vhf_msg_ack(fe, VHF_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
 	if (r)
 		return r;
-	st.num = 0;
+	st.num = base;
 	r = vhf_msg_ack(fe, VHF_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
 	if (r)
 		return r;
 	addr.desc = (uint64_t)(uintptr_t)vq->desc;
 	addr.avail = (uint64_t)(uintptr_t)vq->avail;
 	addr.used = (uint64_t)(uintptr_t)vq->used;
+	if (fe->logging) {
+		addr.flags = 1u << VHF_VRING_F_LOG;
+		addr.log = vq->used_gpa;
+	}
 	r = vhf_msg_ack(fe, VHF_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0);
 	if (r)
 		return r;
@@ -544,7 +591,6 @@ int vhf_setup_queue(struct vhf *fe, unsigned q)
 		if (r)
 			return r;
 	}
-	vq->started = true;
 	return 0;
 }
 
@@ -560,6 +606,8 @@ int vhf_connect(struct vhf **fep, const char *sock_path,
 		return -ENOMEM;
 	fe->sock = -1;
 	fe->memfd = -1;
+	fe->logfd = -1;
+	pthread_mutex_init(&fe->track_lock, NULL);
 	for (q = 0; q < VHF_MAX_QUEUES; q++)
 		fe->q[q].kickfd = fe->q[q].callfd = -1;
 	pthread_mutex_init(&fe->alloc_lock, NULL);
@@ -606,6 +654,7 @@ out:
 	return r;
 out_free:
 	pthread_mutex_destroy(&fe->alloc_lock);
+	pthread_mutex_destroy(&fe->track_lock);
 	free(fe);
 	return r;
 }
@@ -645,8 +694,11 @@ int vhf_get_vring_base(struct vhf *fe, unsigned q, uint32_t *base)
 		return r;
 	if (got != sizeof(st) || st.index != q)
 		return -EPROTO;
-	if (q < VHF_MAX_QUEUES)
+	if (q < VHF_MAX_QUEUES && fe->q[q].started) {
 		fe->q[q].started = false;
+		fe->q[q].stopped = true;
+		fe->q[q].stop_base = (uint16_t)st.num;
+	}
 	*base = st.num;
 	return 0;
 }
@@ -702,9 +754,313 @@ void vhf_disconnect(struct vhf *fe)
 		munmap(fe->mem, fe->mem_size);
 	if (fe->memfd >= 0)
 		close(fe->memfd);
+	if (fe->log)
+		munmap(fe->log, fe->log_size);
+	if (fe->logfd >= 0)
+		close(fe->logfd);
+	free(fe->tracked);
 	free(fe->page_used);
 	pthread_mutex_destroy(&fe->alloc_lock);
+	pthread_mutex_destroy(&fe->track_lock);
 	free(fe);
+}
+
+/* ---- live migration ---- */
+
+static uint64_t guest_end(const struct vhf *fe)
+{
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < fe->nregions; i++)
+		if (fe->regions[i].guest_addr + fe->regions[i].size > end)
+			end = fe->regions[i].guest_addr + fe->regions[i].size;
+	return end;
+}
+
+static int set_vring_log(struct vhf *fe, unsigned q, bool on)
+{
+	struct vhf_queue *vq = &fe->q[q];
+	struct vhf_vring_addr addr = {
+		.index = q,
+		.flags = on ? 1u << VHF_VRING_F_LOG : 0,
+		.desc = (uint64_t)(uintptr_t)vq->desc,
+		.used = (uint64_t)(uintptr_t)vq->used,
+		.avail = (uint64_t)(uintptr_t)vq->avail,
+		.log = on ? vq->used_gpa : 0,
+	};
+
+	return vhf_msg_ack(fe, VHF_SET_VRING_ADDR, &addr, sizeof(addr), NULL,
+			   0);
+}
+
+int vhf_log_start(struct vhf *fe, size_t log_bytes, uint64_t *status)
+{
+	struct {
+		uint64_t size;
+		uint64_t offset;
+	} lg;
+	uint64_t pages = (guest_end(fe) + VHF_LOG_PAGE - 1) / VHF_LOG_PAGE;
+	uint64_t ack = 1;
+	size_t got = 0;
+	int r;
+
+	if (!log_bytes)
+		log_bytes = (size_t)((pages + 63) / 64 * 8);
+	if (fe->log) {
+		munmap(fe->log, fe->log_size);
+		fe->log = NULL;
+	}
+	if (fe->logfd >= 0)
+		close(fe->logfd);
+	fe->logfd = memfd_create("vhf-log", MFD_CLOEXEC);
+	if (fe->logfd < 0)
+		return -errno;
+	if (ftruncate(fe->logfd, (off_t)log_bytes))
+		return -errno;
+	fe->log = mmap(NULL, log_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       fe->logfd, 0);
+	if (fe->log == MAP_FAILED) {
+		fe->log = NULL;
+		return -errno;
+	}
+	fe->log_size = log_bytes;
+	lg.size = log_bytes;
+	lg.offset = 0;
+	r = vhf_msg(fe, VHF_SET_LOG_BASE, &lg, sizeof(lg), &fe->logfd, 1, &ack,
+		    sizeof(ack), &got);
+	if (r)
+		return r;
+	if (status)
+		*status = ack;
+	if (got != sizeof(ack))
+		return -EPROTO;
+	if (ack)
+		return -EREMOTEIO;
+	fe->logging = true;
+	r = set_u64(fe, VHF_SET_FEATURES,
+		    fe->info.acked_features | (1ull << VHF_F_LOG_ALL));
+	for (unsigned q = 0; !r && q < VHF_MAX_QUEUES; q++)
+		if (fe->q[q].started)
+			r = set_vring_log(fe, q, true);
+	return r;
+}
+
+int vhf_log_stop(struct vhf *fe)
+{
+	int r;
+
+	fe->logging = false;
+	r = set_u64(fe, VHF_SET_FEATURES, fe->info.acked_features);
+	for (unsigned q = 0; !r && q < VHF_MAX_QUEUES; q++)
+		if (fe->q[q].started)
+			r = set_vring_log(fe, q, false);
+	return r;
+}
+
+bool vhf_log_dirty(const struct vhf *fe, uint64_t gpa)
+{
+	uint64_t page = gpa / VHF_LOG_PAGE;
+
+	if (!fe->log || page / 8 >= fe->log_size)
+		return false;
+	return __atomic_load_n(&fe->log[page / 8], __ATOMIC_RELAXED) &
+	       (1u << (page % 8));
+}
+
+void vhf_log_clear(struct vhf *fe)
+{
+	if (fe->log)
+		memset(fe->log, 0, fe->log_size);
+}
+
+void vhf_track_writes(struct vhf *fe, bool on)
+{
+	pthread_mutex_lock(&fe->track_lock);
+	fe->tracking = on;
+	if (on)
+		fe->ntracked = 0;
+	pthread_mutex_unlock(&fe->track_lock);
+}
+
+size_t vhf_tracked(const struct vhf *fe, const struct vhf_range **ranges)
+{
+	*ranges = fe->tracked;
+	return fe->ntracked;
+}
+
+/* SET_DEVICE_STATE_FD with @fd; its u64 reply checked. */
+static int set_state_fd(struct vhf *fe, uint32_t direction, int fd)
+{
+	struct {
+		uint32_t direction;
+		uint32_t phase;
+	} t = { direction, 0 };
+	uint64_t reply = 1;
+	size_t got = 0;
+	int r;
+
+	r = vhf_msg(fe, VHF_SET_DEVICE_STATE_FD, &t, sizeof(t), &fd, 1, &reply,
+		    sizeof(reply), &got);
+	if (r)
+		return r;
+	if (got != sizeof(reply))
+		return -EPROTO;
+	if (reply & 0xff)
+		return -EREMOTEIO;
+	/* We offer no way to take a channel of the backend's. */
+	if (!(reply & 0x100))
+		return -EPROTO;
+	return 0;
+}
+
+static int check_state(struct vhf *fe, uint64_t *check)
+{
+	return get_u64(fe, VHF_CHECK_DEVICE_STATE, check);
+}
+
+int vhf_save_state(struct vhf *fe, void **buf, size_t *len, uint64_t *check)
+{
+	size_t cap = 1 << 16, have = 0;
+	uint8_t *b = NULL;
+	int p[2], r;
+
+	*buf = NULL;
+	*len = 0;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	r = set_state_fd(fe, 0, p[1]);
+	close(p[1]);
+	if (r) {
+		close(p[0]);
+		return r;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (!b || have == cap) {
+			uint8_t *nb = realloc(b, b ? cap *= 2 : cap);
+
+			if (!nb) {
+				r = -ENOMEM;
+				break;
+			}
+			b = nb;
+		}
+		n = read(p[0], b + have, cap - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+	}
+	close(p[0]);
+	if (!r)
+		r = check_state(fe, check);
+	if (r) {
+		free(b);
+		return r;
+	}
+	*buf = b;
+	*len = have;
+	return 0;
+}
+
+int vhf_load_state(struct vhf *fe, const void *buf, size_t len, uint64_t *check)
+{
+	size_t off = 0;
+	int p[2], r;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	r = set_state_fd(fe, 1, p[0]);
+	close(p[0]);
+	if (r) {
+		close(p[1]);
+		return r;
+	}
+	while (off < len) {
+		ssize_t n = write(p[1], (const uint8_t *)buf + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno; /* the backend gave up reading: check */
+			break;
+		}
+		off += (size_t)n;
+	}
+	close(p[1]);
+	return check_state(fe, check);
+}
+
+/* Start again every queue vhf_stop() stopped, at its reported base, and
+ * kick those with requests in flight (they may sit unread in the avail
+ * ring). */
+static int restart_queues(struct vhf *fe)
+{
+	for (unsigned q = 0; q < VHF_MAX_QUEUES; q++) {
+		struct vhf_queue *vq = &fe->q[q];
+		int r;
+
+		if (!vq->stopped)
+			continue;
+		r = send_queue_setup(fe, q, vq->stop_base);
+		if (r)
+			return r;
+		vq->stopped = false;
+		vq->started = true;
+		if (vq->inflight) {
+			r = vhf_kick(fe, q);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int vhf_resume(struct vhf *fe)
+{
+	return restart_queues(fe);
+}
+
+int vhf_switch(struct vhf *fe, const char *sock_path, const void *state,
+	       size_t len, uint64_t *check, int *old_sock)
+{
+	int old = fe->sock;
+	int r;
+
+	*old_sock = -1;
+	fe->sock = -1;
+	r = connect_retry(fe, sock_path);
+	if (r) {
+		fe->sock = old;
+		return r;
+	}
+	*old_sock = old;
+	/* The destination has no dirty log: the migration is over. */
+	fe->logging = false;
+	r = vhf_negotiate(fe);
+	if (r)
+		return r;
+	if (state) {
+		uint64_t c = 1;
+
+		r = vhf_load_state(fe, state, len, &c);
+		if (check)
+			*check = c;
+		if (r)
+			return r;
+		if (c)
+			return -EREMOTEIO;
+	}
+	r = send_mem_table(fe);
+	if (r)
+		return r;
+	return restart_queues(fe);
 }
 
 /* ---- guest memory ---- */
@@ -924,6 +1280,29 @@ int vhf_submit(struct vhf *fe, unsigned q, const struct vhf_seg *segs,
 	return publish_and_kick(fe, vq, q, head);
 }
 
+/* Record that the backend wrote [gpa, gpa + len), while tracking. */
+static void track(struct vhf *fe, uint64_t gpa, uint64_t len)
+{
+	pthread_mutex_lock(&fe->track_lock);
+	if (fe->tracking && len) {
+		if (fe->ntracked == fe->tracked_cap) {
+			size_t cap = fe->tracked_cap ? fe->tracked_cap * 2 : 64;
+			struct vhf_range *n =
+				realloc(fe->tracked, cap * sizeof(*n));
+
+			if (!n) {
+				pthread_mutex_unlock(&fe->track_lock);
+				return;
+			}
+			fe->tracked = n;
+			fe->tracked_cap = cap;
+		}
+		fe->tracked[fe->ntracked++] =
+			(struct vhf_range){ .gpa = gpa, .len = len };
+	}
+	pthread_mutex_unlock(&fe->track_lock);
+}
+
 /* Take one used element if there is one. */
 static int take_used(struct vhf *fe, struct vhf_queue *vq, unsigned q,
 		     uint32_t *len, void **cookie)
@@ -941,6 +1320,12 @@ static int take_used(struct vhf *fe, struct vhf_queue *vq, unsigned q,
 		return -EPROTO;
 	}
 	e = vq->used->ring[vq->last_used % vq->num];
+	track(fe,
+	      vq->used_gpa + 4 +
+		      sizeof(struct vring_used_elem) *
+			      (vq->last_used % vq->num),
+	      sizeof(struct vring_used_elem));
+	track(fe, vq->used_gpa + 2, 2);
 	vq->last_used++;
 	set_used_event(fe, vq);
 	if (len)
@@ -1112,6 +1497,7 @@ int vhf_fuse(struct vhf *fe, unsigned q, uint32_t opcode, uint64_t nodeid,
 		r = -EPROTO;
 		goto out_free_out;
 	}
+	track(fe, outb.gpa, used_len);
 	if (used_len >= sizeof(struct fuse_out_header)) {
 		struct fuse_out_header oh;
 

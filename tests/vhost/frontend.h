@@ -62,6 +62,8 @@ enum vhf_req {
 	VHF_GET_MAX_MEM_SLOTS = 36,
 	VHF_ADD_MEM_REG = 37,
 	VHF_REM_MEM_REG = 38,
+	VHF_SET_DEVICE_STATE_FD = 42,
+	VHF_CHECK_DEVICE_STATE = 43,
 };
 
 #define VHF_F_PROTOCOL_FEATURES 30
@@ -74,7 +76,14 @@ enum vhf_proto_feature {
 	VHF_PF_CONFIG = 9,
 	VHF_PF_BACKEND_SEND_FD = 10,
 	VHF_PF_CONFIGURE_MEM_SLOTS = 15,
+	VHF_PF_DEVICE_STATE = 19,
 };
+
+/* VHOST_F_LOG_ALL (a feature bit) and VHOST_VRING_F_LOG (a flag of
+ * SET_VRING_ADDR's flags, as a bit number). */
+#define VHF_F_LOG_ALL 26
+#define VHF_VRING_F_LOG 0
+#define VHF_LOG_PAGE 4096u
 
 #define VHF_FLAG_VERSION 0x1u
 #define VHF_FLAG_REPLY (1u << 2)
@@ -138,6 +147,7 @@ struct vhf_opts {
 	bool setup_only_conn; /* vhf_connect() stops after connect() */
 	pid_t daemon_pid; /* if set, stop waiting for the socket when it
 			       * exits (-ECHILD; it is left unreaped) */
+	bool migration; /* negotiate LOG_SHMFD and DEVICE_STATE */
 };
 
 struct vhf;
@@ -243,6 +253,58 @@ struct vring_used *vhf_used(struct vhf *fe, unsigned q);
 void vhf_publish(struct vhf *fe, unsigned q, uint16_t head);
 int vhf_kick(struct vhf *fe, unsigned q);
 uint64_t vhf_kicks(const struct vhf *fe, unsigned q);
+
+/* ---- live migration ---- */
+
+/*
+ * Dirty logging as QEMU starts it: a log memfd of @log_bytes (0: just
+ * enough for guest memory), SET_LOG_BASE (the u64 reply in *status when
+ * not NULL; a non-zero one is returned as -EREMOTEIO), SET_FEATURES with
+ * VHOST_F_LOG_ALL, SET_VRING_ADDR with VHOST_VRING_F_LOG (the used ring's
+ * guest-physical address) on every started queue.
+ */
+int vhf_log_start(struct vhf *fe, size_t log_bytes, uint64_t *status);
+/* SET_FEATURES without VHOST_F_LOG_ALL, rings without the log flag. */
+int vhf_log_stop(struct vhf *fe);
+/* Whether the log marks the page of @gpa dirty; clear every bit. */
+bool vhf_log_dirty(const struct vhf *fe, uint64_t gpa);
+void vhf_log_clear(struct vhf *fe);
+
+/* What the backend wrote into guest memory, as the driver knows it:
+ * every reply's bytes (vhf_fuse) and every used element and used index
+ * consumed, recorded while tracking is on. */
+struct vhf_range {
+	uint64_t gpa;
+	uint64_t len;
+};
+void vhf_track_writes(struct vhf *fe, bool on);
+size_t vhf_tracked(const struct vhf *fe, const struct vhf_range **ranges);
+
+/*
+ * The device state: SET_DEVICE_STATE_FD (save) with a pipe, read to the
+ * end into *buf (malloc()ed), then CHECK_DEVICE_STATE, whose u64 goes to
+ * *check. Returns 0 or -errno (a refused SET_DEVICE_STATE_FD is
+ * -EREMOTEIO).
+ */
+int vhf_save_state(struct vhf *fe, void **buf, size_t *len, uint64_t *check);
+/* SET_DEVICE_STATE_FD (load), @len bytes of @buf written into the pipe
+ * and the pipe closed, then CHECK_DEVICE_STATE into *check. */
+int vhf_load_state(struct vhf *fe, const void *buf, size_t len,
+		   uint64_t *check);
+/*
+ * Hand this guest (its memory, rings, requests in flight) to another
+ * backend, as the destination's QEMU does: connect to @sock_path and
+ * negotiate; with @state, load it (its CHECK_DEVICE_STATE u64 in *check;
+ * a failed one stops here with -EREMOTEIO); then share the same guest
+ * memory and start again every queue vhf_stop() stopped, at the base the
+ * old backend reported. The old connection is not closed: its fd goes to
+ * *old_sock (the caller closes it to let the old backend go).
+ */
+int vhf_switch(struct vhf *fe, const char *sock_path, const void *state,
+	       size_t len, uint64_t *check, int *old_sock);
+/* Start again, on the same backend, every queue vhf_stop() stopped (a
+ * cancelled migration: the source goes on). */
+int vhf_resume(struct vhf *fe);
 
 /* ---- FUSE ---- */
 

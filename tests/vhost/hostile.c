@@ -1503,8 +1503,8 @@ static int vu_unknown_request(struct ctx *c)
 	expect_refused(c, "request 0", 0, NULL, 0, 0);
 	expect_refused(c, "request 0x7fffffff with an fd", 0x7fffffffu, NULL, 0,
 		       1);
-	expect_refused(c, "SET_LOG_FD (unsupported) with an fd", VHF_SET_LOG_FD,
-		       NULL, 0, 1);
+	expect_refused(c, "SET_BACKEND_REQ_FD (unsupported) with an fd",
+		       VHF_SET_BACKEND_REQ_FD, NULL, 0, 1);
 	check(c, log_has(c, "refused"), "log says why it was refused");
 	still_serving(c, "unknown requests");
 	expect_clean_exit(c);

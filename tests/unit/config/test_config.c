@@ -122,7 +122,8 @@ static void test_defaults(void **state)
 	assert_false(r.cfg.security_label);
 	assert_int_equal(r.cfg.translate_uid_count, 0);
 	assert_int_equal(r.cfg.translate_gid_count, 0);
-	assert_null(r.cfg.migration_option);
+	assert_int_equal(r.cfg.migration_mode, CONFIG_MIGRATION_FIND_PATHS);
+	assert_int_equal(r.cfg.migration_on_error, CONFIG_MIGRATION_ABORT);
 	assert_false(r.cfg.daemonize);
 	assert_int_equal(r.cfg.threads, 0);
 	assert_int_equal(r.cfg.log_level, LOG_LEVEL_INFO);
@@ -234,6 +235,25 @@ static void test_rust_options(void **state)
 	assert_true(r.cfg.posix_acl);
 	assert_true(r.cfg.xattr); /* implied */
 	assert_false(r.cfg.security_label);
+	run_free(&r);
+
+	/* Live migration, the Rust daemon's spellings and values. */
+	parse_args(&r, BASE, "--migration-mode", "file-handles",
+		   "--migration-on-error=guest-error",
+		   "--migration-verify-handles", "--migration-confirm-paths",
+		   NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.migration_mode, CONFIG_MIGRATION_FILE_HANDLES);
+	assert_int_equal(r.cfg.migration_on_error,
+			 CONFIG_MIGRATION_GUEST_ERROR);
+	assert_true(r.cfg.migration_verify_handles);
+	assert_true(r.cfg.migration_confirm_paths);
+	run_free(&r);
+	parse_args(&r, BASE, "--migration-mode=find-paths",
+		   "--migration-on-error", "abort", NULL);
+	assert_ok(&r);
+	assert_int_equal(r.cfg.migration_mode, CONFIG_MIGRATION_FIND_PATHS);
+	assert_int_equal(r.cfg.migration_on_error, CONFIG_MIGRATION_ABORT);
 	run_free(&r);
 
 	parse_args(&r, BASE, "--security-label", "--xattrmap",
@@ -646,14 +666,6 @@ static const struct {
 	  "bad migration mode 'teleport'" },
 	{ { BASE, "--migration-on-error", "retry" },
 	  "bad migration error action 'retry'" },
-	{ { BASE, "--migration-mode", "file-handles" },
-	  "'--migration-mode': vfsd cannot live-migrate yet" },
-	{ { BASE, "--migration-on-error=guest-error" },
-	  "'--migration-on-error': vfsd cannot live-migrate yet" },
-	{ { BASE, "--migration-verify-handles" },
-	  "'--migration-verify-handles': vfsd cannot live-migrate yet" },
-	{ { BASE, "--migration-confirm-paths", "--migration-mode=find-paths" },
-	  "'--migration-confirm-paths': vfsd cannot live-migrate yet" },
 	{ { BASE, "-o", "max_idle_threads=lots" }, "bad value 'lots'" },
 	{ { BASE, "--daemonize" }, "'--daemonize' is for vhost-user serving" },
 	/* Errors come before --help. */
@@ -1033,6 +1045,8 @@ static void test_print_capabilities(void **state)
 			 CONFIG_EXIT_OK);
 	assert_non_null(strstr(r.out, "\"type\": \"fs\""));
 	assert_non_null(strstr(r.out, "\"separate-options\""));
+	/* QEMU and libvirt migrate a guest only with this. */
+	assert_non_null(strstr(r.out, "\"migrate-precopy\""));
 	assert_string_equal(r.err, "");
 	run_free(&r);
 }

@@ -116,6 +116,43 @@ static void fake_broken(void *opaque, const char *why)
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* The device state: state_len bytes of a pattern; a load records what
+ * came and answers load_result. */
+static int fake_state_save(void *opaque, void **buf, size_t *len)
+{
+	struct fake_dev *f = opaque;
+	uint8_t *b;
+
+	pthread_mutex_lock(&f->lock);
+	*len = f->state_len;
+	pthread_mutex_unlock(&f->lock);
+	b = malloc(*len ? *len : 1);
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < *len; i++)
+		b[i] = (uint8_t)(i * 7 + 3);
+	*buf = b;
+	return 0;
+}
+
+static int fake_state_load(void *opaque, const void *buf, size_t len)
+{
+	struct fake_dev *f = opaque;
+	const uint8_t *b = buf;
+	int ret;
+
+	pthread_mutex_lock(&f->lock);
+	f->loads++;
+	f->loaded_len = len;
+	f->loaded_ok = true;
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != (uint8_t)(i * 7 + 3))
+			f->loaded_ok = false;
+	ret = f->load_result;
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
 static const struct vu_device_ops fake_ops = {
 	.queue_start = fake_queue_start,
 	.queue_stop = fake_queue_stop,
@@ -123,6 +160,8 @@ static const struct vu_device_ops fake_ops = {
 	.set_features = fake_set_features,
 	.reset = fake_reset,
 	.broken = fake_broken,
+	.state_save = fake_state_save,
+	.state_load = fake_state_load,
 };
 
 void t_fake_counts(struct harness *h, unsigned int q, unsigned int *starts,
@@ -372,7 +411,11 @@ void t_negotiate(struct harness *h)
 	assert_int_equal(pf & want_pf, want_pf);
 	/* Not offered: what this backend does not implement. */
 	assert_false(pf & (1ULL << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD));
-	assert_false(pf & (1ULL << VHOST_USER_PROTOCOL_F_LOG_SHMFD));
+	/* The fake device saves a state of its own. */
+	assert_true(pf & (1ULL << VHOST_USER_PROTOCOL_F_DEVICE_STATE));
+	/* Dirty logging is the backend's, for every device. */
+	assert_true(pf & (1ULL << VHOST_USER_PROTOCOL_F_LOG_SHMFD));
+	assert_true(f & (1ULL << VHOST_F_LOG_ALL));
 	/* QEMU sends SET_PROTOCOL_FEATURES without NEED_REPLY. */
 	assert_int_equal(t_send(h, VHOST_USER_SET_PROTOCOL_FEATURES, false,
 				&want_pf, sizeof(want_pf), NULL, 0),

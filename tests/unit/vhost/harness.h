@@ -40,6 +40,12 @@ struct fake_dev {
 	char why[160];
 	uint64_t features;
 	uint8_t config[T_CONFIG_SIZE];
+	/* device state: what a save produces, what a load got */
+	size_t state_len;
+	int load_result;
+	unsigned int loads;
+	size_t loaded_len;
+	bool loaded_ok; /* the bytes were the save's pattern */
 };
 
 struct harness {

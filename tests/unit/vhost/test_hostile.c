@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <linux/vhost_types.h>
 #include <linux/virtio_config.h>
 
 #include "harness.h"
@@ -411,10 +412,116 @@ static void test_ring_addresses(void **state)
 	assert_int_not_equal(vring_addr(&h, d, av + 1, u, 0), 0);
 	assert_int_not_equal(vring_addr(&h, d, av, u + 2, 0), 0);
 	assert_int_not_equal(vring_addr(&h, UINT64_MAX - 8, av, u, 0), 0);
-	/* Dirty logging was never offered. */
-	assert_int_not_equal(vring_addr(&h, d, av, u, 1u << VHOST_VRING_F_LOG),
-			     0);
+	/* Flags other than the used ring's dirty-log flag. */
+	assert_int_not_equal(vring_addr(&h, d, av, u, 1u << 1), 0);
+	assert_int_not_equal(vring_addr(&h, d, av, u, 0x80000000u), 0);
+	assert_int_equal(vring_addr(&h, d, av, u, 1u << VHOST_VRING_F_LOG), 0);
 	assert_int_equal(vring_addr(&h, d, av, u, 0), 0);
+	assert_int_equal(t_disconnect(&h), 0);
+	assert_int_equal(h.fake.broken, 0);
+	t_finish(&h);
+}
+
+/* SET_LOG_BASE with @nfds of @fds; the u64 status it answers. */
+static uint64_t log_base(struct harness *h, uint64_t size, uint64_t off,
+			 const int *fds, unsigned int nfds)
+{
+	struct vhost_user_log l = { .mmap_size = size, .mmap_offset = off };
+	uint64_t status = UINT64_MAX;
+
+	assert_int_equal(t_send(h, VHOST_USER_SET_LOG_BASE, false, &l,
+				sizeof(l), fds, nfds),
+			 0);
+	assert_int_equal(
+		t_recv(h, VHOST_USER_SET_LOG_BASE, &status, sizeof(status)),
+		sizeof(status));
+	return status;
+}
+
+static int log_memfd(size_t len)
+{
+	int fd = memfd_create("t-log", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	return fd;
+}
+
+/* The dirty log: every number checked, a log too small for guest memory
+ * or a logged used ring refused, serving goes on, no fd kept. */
+static void test_log_base(void **state)
+{
+	/* Guest memory ends at T_GPA + T_MEM_SIZE = 2 MiB: 512 pages, so a
+	 * log of 64 bytes covers it. */
+	const uint64_t pf = (1ULL << VHOST_USER_PROTOCOL_F_MQ) |
+			    (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+			    (1ULL << VHOST_USER_PROTOCOL_F_LOG_SHMFD);
+	struct harness h;
+	int fds[2], before;
+
+	t_start(&h);
+	t_negotiate(&h);
+	assert_int_equal(t_set_u64(&h, VHOST_USER_SET_PROTOCOL_FEATURES, pf),
+			 0);
+	before = t_count_fds();
+
+	fds[0] = log_memfd(4096);
+	fds[1] = log_memfd(4096);
+	assert_int_not_equal(log_base(&h, 64, 0, NULL, 0), 0);
+	assert_int_not_equal(log_base(&h, 64, 0, fds, 2), 0);
+	assert_int_not_equal(log_base(&h, 0, 0, fds, 1), 0);
+	assert_int_not_equal(log_base(&h, 64, UINT64_MAX - 8, fds, 1), 0);
+	assert_int_not_equal(log_base(&h, UINT64_MAX, 0, fds, 1), 0);
+	/* Past the end of its fd. */
+	assert_int_not_equal(log_base(&h, 4096, 64, fds, 1), 0);
+	/* Too small for guest memory. */
+	assert_int_not_equal(log_base(&h, 32, 0, fds, 1), 0);
+	assert_int_not_equal(log_base(&h, 63, 0, fds, 1), 0);
+	close_fds(fds, 2);
+	/* Not a memory file. */
+	make_fds(fds, 1);
+	assert_int_not_equal(log_base(&h, 64, 0, fds, 1), 0);
+	close_fds(fds, 1);
+	assert_int_equal(t_count_fds(), before);
+	assert_alive(&h);
+
+	/* Just enough, at an unaligned offset. */
+	fds[0] = log_memfd(4096);
+	assert_int_equal(log_base(&h, 64, 100, fds, 1), 0);
+	close_fds(fds, 1);
+	/* A used ring logged at a guest address past the log: a new log
+	 * must cover it too. */
+	assert_int_equal(t_set_state(&h, VHOST_USER_SET_VRING_NUM, 0, 256), 0);
+	{
+		struct vhost_vring_addr a = {
+			.index = 0,
+			.flags = 1u << VHOST_VRING_F_LOG,
+			.desc_user_addr = T_UADDR + T_DESC_OFF(0),
+			.avail_user_addr = T_UADDR + T_AVAIL_OFF(0),
+			.used_user_addr = T_UADDR + T_USED_OFF(0),
+			.log_guest_addr = 64ULL << 20,
+		};
+
+		assert_int_equal(t_send(&h, VHOST_USER_SET_VRING_ADDR, true, &a,
+					sizeof(a), NULL, 0),
+				 0);
+		assert_int_equal(t_ack(&h, VHOST_USER_SET_VRING_ADDR), 0);
+	}
+	fds[0] = log_memfd(4096);
+	assert_int_not_equal(log_base(&h, 64, 0, fds, 1), 0);
+	assert_int_equal(log_base(&h, 4096, 0, fds, 1), 0);
+	close_fds(fds, 1);
+
+	/* SET_LOG_FD: one eventfd, kept until the end. */
+	make_fds(fds, 1);
+	assert_int_equal(
+		t_send(&h, VHOST_USER_SET_LOG_FD, true, NULL, 0, fds, 1), 0);
+	assert_int_equal(t_ack(&h, VHOST_USER_SET_LOG_FD), 0);
+	assert_int_equal(
+		t_send(&h, VHOST_USER_SET_LOG_FD, true, NULL, 0, NULL, 0), 0);
+	assert_int_not_equal(t_ack(&h, VHOST_USER_SET_LOG_FD), 0);
+	close_fds(fds, 1);
+	assert_alive(&h);
 	assert_int_equal(t_disconnect(&h), 0);
 	assert_int_equal(h.fake.broken, 0);
 	t_finish(&h);
@@ -435,10 +542,11 @@ static void test_unknown_requests(void **state)
 	assert_int_not_equal(t_ack(&h, VHOST_USER_NONE), 0);
 	/* Known to the spec, not offered here; its fd is closed. */
 	make_fds(fds, 1);
-	assert_int_equal(
-		t_send(&h, VHOST_USER_SET_LOG_FD, true, NULL, 0, fds, 1), 0);
+	assert_int_equal(t_send(&h, VHOST_USER_SET_BACKEND_REQ_FD, true, NULL,
+				0, fds, 1),
+			 0);
 	close_fds(fds, 1);
-	assert_int_not_equal(t_ack(&h, VHOST_USER_SET_LOG_FD), 0);
+	assert_int_not_equal(t_ack(&h, VHOST_USER_SET_BACKEND_REQ_FD), 0);
 	/* Gated by a protocol feature not negotiated yet. */
 	make_fds(fds, 1);
 	{
@@ -539,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_ring_sizes),
 		cmocka_unit_test(test_ring_addresses),
 		cmocka_unit_test(test_unknown_requests),
+		cmocka_unit_test(test_log_base),
 		cmocka_unit_test(test_truncated_header),
 		cmocka_unit_test(test_disconnect_mid_payload),
 		cmocka_unit_test(test_shutdown),

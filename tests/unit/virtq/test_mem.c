@@ -5,7 +5,8 @@
  * Flow: each test builds a memory table of a few regions with chosen
  * guest-physical and frontend-virtual addresses over one host buffer, then
  * checks what virtq_mem_gpa() and virtq_mem_uaddr() return at and around
- * the region boundaries.
+ * the region boundaries. The dirty log's helpers go the other way
+ * (daemon pointer to guest-physical address) and set its bits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "virtq/virtq.h"
 #include "virtq/virtq_mem.h"
 
 #define NREG 5
@@ -184,6 +186,50 @@ static void test_uaddr(void **state)
 	free(m);
 }
 
+static void test_hva_to_gpa(void **state)
+{
+	struct virtq_mem *m = make_mem();
+	uint64_t gpa = 0;
+
+	assert_true(virtq_mem_hva_to_gpa(m, host + 0x1010, 0x10, &gpa));
+	assert_int_equal(gpa, 0x10010);
+	assert_true(virtq_mem_hva_to_gpa(m, host + 0x2000, 0x1000, &gpa));
+	assert_int_equal(gpa, 0x11000);
+	/* Across two regions, outside all of them, too long. */
+	assert_false(virtq_mem_hva_to_gpa(m, host + 0x1ff0, 0x20, &gpa));
+	assert_false(virtq_mem_hva_to_gpa(m, host + sizeof(host), 1, &gpa));
+	assert_false(virtq_mem_hva_to_gpa(m, host, 0x1001, &gpa));
+	assert_false(virtq_mem_hva_to_gpa(NULL, host, 1, &gpa));
+	free(m);
+}
+
+static void test_log_range(void **state)
+{
+	uint8_t bits[4] = { 0 };
+	struct virtq_log log = { .bits = bits, .size = sizeof(bits) };
+	const uint64_t pg = VIRTQ_LOG_PAGE;
+
+	/* One byte in page 3, a range over pages 6..9, nothing for len 0. */
+	assert_true(virtq_log_range(&log, 3 * pg + 5, 1));
+	assert_int_equal(bits[0], 1u << 3);
+	assert_true(virtq_log_range(&log, 6 * pg + 100, 3 * pg));
+	assert_int_equal(bits[0], (1u << 3) | (1u << 6) | (1u << 7));
+	assert_int_equal(bits[1], 0x3);
+	assert_true(virtq_log_range(&log, 20 * pg, 0));
+	assert_int_equal(bits[2], 0);
+	/* A long range sets whole bytes. */
+	assert_true(virtq_log_range(&log, 16 * pg, 16 * pg));
+	assert_int_equal(bits[2], 0xff);
+	assert_int_equal(bits[3], 0xff);
+	/* Past the end: what fits is marked, and the caller is told. */
+	bits[3] = 0;
+	assert_false(virtq_log_range(&log, 30 * pg, 4 * pg));
+	assert_int_equal(bits[3], 0xc0);
+	assert_false(virtq_log_range(&log, 32 * pg, 1));
+	assert_false(virtq_log_range(&log, UINT64_MAX - 10, 100));
+	assert_true(virtq_log_range(NULL, 0, 100));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +240,8 @@ int main(void)
 		cmocka_unit_test(test_gpa_null_and_empty),
 		cmocka_unit_test(test_gpa_many_regions),
 		cmocka_unit_test(test_uaddr),
+		cmocka_unit_test(test_hva_to_gpa),
+		cmocka_unit_test(test_log_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
