@@ -331,6 +331,7 @@ int pt_handles_stage_add(struct pt_handles *t, uint64_t fh, struct pt_handle *h)
 	h->refs = 1; /* the table's */
 	t->slots[idx].h = h;
 	t->slots[idx].generation = gen;
+	t->count++; /* not shared yet: pt_handles_commit publishes it */
 	return 0;
 }
 
@@ -360,16 +361,4 @@ void pt_handles_commit(struct pt_fs *fs, struct pt_handles *t)
 	/* The live table is empty (a state loads only before INIT). */
 	pt_handles_free(fs->handles);
 	fs->handles = t;
-}
-
-size_t pt_handles_count(struct pt_fs *fs)
-{
-	struct pt_handles *t = fs->handles;
-	size_t n = 0;
-
-	pthread_mutex_lock(&t->lock);
-	for (uint64_t i = 0; i < t->nslots; i++)
-		n += t->slots[i].h != NULL;
-	pthread_mutex_unlock(&t->lock);
-	return n;
 }

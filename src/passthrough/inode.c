@@ -1029,6 +1029,7 @@ struct pt_node *pt_nodes_stage_add(struct pt_fs *fs, struct pt_nodes *t,
 	stage_take_slot(t, nodeid);
 	t->slots[nodeid].node = n;
 	t->slots[nodeid].generation = generation;
+	t->count++; /* not shared yet: pt_nodes_commit publishes it */
 	return n;
 
 out_close:
@@ -1070,6 +1071,7 @@ void pt_nodes_commit(struct pt_fs *fs, struct pt_nodes *t)
 
 	t->slots[FUSE_ROOT_ID].node = root;
 	t->slots[FUSE_ROOT_ID].generation = root->generation;
+	t->count++;
 	hash_insert_raw(t->hash, t->hash_size, root);
 	t->hash_used++;
 	/* A node the guest had forgotten and no handle holds is gone (the
@@ -1093,18 +1095,6 @@ void pt_nodes_commit(struct pt_fs *fs, struct pt_nodes *t)
 		pthread_mutex_unlock(&t->lock);
 		close_all(fds, nfds);
 	} while (nfds == EVICT_BATCH);
-}
-
-size_t pt_nodes_count(struct pt_fs *fs)
-{
-	struct pt_nodes *t = fs->nodes;
-	size_t n = 0;
-
-	pthread_mutex_lock(&t->lock);
-	for (uint64_t i = 0; i < t->nslots; i++)
-		n += t->slots[i].node != NULL;
-	pthread_mutex_unlock(&t->lock);
-	return n;
 }
 
 void pt_node_hold(struct pt_fs *fs, struct pt_node *n)

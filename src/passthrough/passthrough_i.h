@@ -202,7 +202,6 @@ int pt_nodes_snapshot(struct pt_fs *fs, struct pt_node ***out, size_t *n,
 int pt_node_fd(struct pt_fs *fs, struct pt_node *n);
 /* One more in-flight reference on a node the caller already holds. */
 void pt_node_hold(struct pt_fs *fs, struct pt_node *n);
-size_t pt_nodes_count(struct pt_fs *fs);
 /*
  * A node table rebuilt from a state, apart from the live one: @nslots
  * slots (at most PT_NODES_STAGE_MAX), new nodes from generation
@@ -264,7 +263,6 @@ int pt_handles_stage_add(struct pt_handles *t, uint64_t fh,
 			 struct pt_handle *h);
 void pt_handles_stage_free(struct pt_handles *t);
 void pt_handles_commit(struct pt_fs *fs, struct pt_handles *t);
-size_t pt_handles_count(struct pt_fs *fs);
 
 /* --- credentials (cred.c) --- */
 
