@@ -39,7 +39,10 @@ case "$kind" in
 vfsd)
 	vfsd=${2:-${VFSD:-$root/build/vfsd}}
 	[[ -x "$vfsd" ]] || skip "no vfsd binary at $vfsd"
-	"$vfsd" --help 2>&1 | grep -q -- '--socket-path' ||
+	# Read all of it first: grep -q stopping early would end the
+	# pipeline with EPIPE on vfsd's side (the ASan build writes slowly).
+	help=$("$vfsd" --help 2>&1) || true
+	grep -q -- '--socket-path' <<<"$help" ||
 		skip "$vfsd has no --socket-path (not a vhost-user backend yet)"
 	;;
 reference)
