@@ -65,15 +65,16 @@ jobs=(
 	"seqwrite-1m write 1m psync 1"
 )
 
-# target -> directory fio runs in (mounting vfsd when needed)
+# target -> $dir, the directory fio runs in (mounting vfsd when needed)
 start_target() {
 	case $1 in
-	native) echo "$work/share" ;;
+	native) dir=$work/share ;;
 	passthrough | no-passthrough)
 		local envs=()
 		[[ $1 == no-passthrough ]] && envs=(VFSD_BENCH_NO_PASSTHROUGH=1)
-		env "${envs[@]}" "$vfsd" --shared-dir "$work/share" --mount "$work/mnt" \
-			--cache auto 2>"$work/vfsd.log" &
+		env ${envs[@]+"${envs[@]}"} "$vfsd" --shared-dir "$work/share" \
+			--mount "$work/mnt" --cache auto </dev/null >/dev/null \
+			2>"$work/vfsd.log" &
 		pid=$!
 		for _ in $(seq 100); do
 			mountpoint -q "$work/mnt" && break
@@ -81,7 +82,7 @@ start_target() {
 		done
 		mountpoint -q "$work/mnt" || die "vfsd did not mount: $(cat "$work/vfsd.log")"
 		stat "$work/mnt" >/dev/null
-		echo "$work/mnt"
+		dir=$work/mnt
 		;;
 	esac
 }
@@ -97,7 +98,7 @@ targets=(native passthrough no-passthrough)
 : >"$work/rows"
 for ((rep = 1; rep <= repeats; rep++)); do
 	for t in "${targets[@]}"; do
-		dir=$(start_target "$t")
+		start_target "$t"
 		for j in "${jobs[@]}"; do
 			read -r name rw bs eng qd <<<"$j"
 			out=$(fio --name="$name" --directory="$dir" --rw="$rw" --bs="$bs" \
@@ -125,8 +126,8 @@ for j in "${jobs[@]}"; do
 	n=$(awk -v j="$name" '$1 == j && $2 == "native" { print $4 }' "$work/rows" | median)
 	p=$(awk -v j="$name" '$1 == j && $2 == "passthrough" { print $4 }' "$work/rows" | median)
 	q=$(awk -v j="$name" '$1 == j && $2 == "no-passthrough" { print $4 }' "$work/rows" | median)
-	rp=$(awk -v a="$p" -v b="$n" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
-	rq=$(awk -v a="$q" -v b="$n" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+	rp=$(awk -v a="$p" -v b="$n" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	rq=$(awk -v a="$q" -v b="$n" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	if [[ $md == 1 ]]; then
 		echo "| $name | $n | $p | $rp | $q | $rq |"
 	else
