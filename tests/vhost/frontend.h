@@ -360,6 +360,30 @@ int vhf_spawn(char *const argv[], const char *sock, const char *dir,
  * *status gets the waitpid() status. */
 int vhf_reap(pid_t pid, int timeout_ms, int *status);
 
+/*
+ * A daemon under test in a directory of its own, TOP/NAME with share/
+ * (served, as "{dir}"), vhost.sock ("{sock}") and daemon.log (its
+ * stderr). vhf_daemon_start() runs @argv followed by @extra (NULL: none)
+ * and, with @connect, sets the device up and sends INIT on queue @q;
+ * vhf_daemon_stop() disconnects and reaps it within 10 s: its waitpid()
+ * status, or -1 when it had to be killed (or never started).
+ */
+struct vhf_daemon {
+	char dir[128];
+	char share[160];
+	char sock[160];
+	char log[160];
+	pid_t pid;
+	struct vhf *fe;
+	bool started;
+};
+int vhf_daemon_prepare(struct vhf_daemon *d, const char *top, const char *name);
+int vhf_daemon_start(struct vhf_daemon *d, char *const *argv,
+		     const char *const *extra, bool connect, unsigned int q);
+int vhf_daemon_stop(struct vhf_daemon *d);
+/* Remove its directory and everything in it. */
+void vhf_daemon_cleanup(struct vhf_daemon *d);
+
 /* Diagnostics for the test programs: vhf_note() prints "# ..." lines
  * while vhf_verbose is set (their -v option). */
 extern int vhf_verbose;

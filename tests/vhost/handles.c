@@ -72,92 +72,25 @@ static const char *errname(int r)
 	return r ? strerror(-r) : "ok";
 }
 
-/* A daemon on its own share. */
-struct dmn {
-	char dir[128];
-	char share[160];
-	char sock[160];
-	char log[160];
-	pid_t pid;
-	struct vhf *fe;
-	bool started;
-};
-
-static int dmn_prepare(struct dmn *d, const char *name)
+/* A daemon on its own share (frontend.h), started with the program's
+ * daemon arguments and @extra. */
+static int dmn_start(struct vhf_daemon *d, const char *const *extra,
+		     bool connect)
 {
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "%s/%s", tmpdir, name);
-	snprintf(d->share, sizeof(d->share), "%s/share", d->dir);
-	snprintf(d->sock, sizeof(d->sock), "%s/vhost.sock", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
-	if (mkdir(d->dir, 0755) || mkdir(d->share, 0755))
-		return -errno;
-	return 0;
+	return vhf_daemon_start(d, daemon_argv, extra, connect, RQ);
 }
 
-/* Start the daemon with @extra and wait until it exits or serves. With
- * @connect, connect and INIT; otherwise only start it. */
-static int dmn_start(struct dmn *d, const char *const *extra, bool connect)
+static void dmn_stop_check(struct vhf_daemon *d)
 {
-	struct vhf_opts opts = { 0 };
-	struct fuse_init_out io;
-	char **argv = tu_argv_cat(daemon_argv, extra);
-	int saved, r;
-
-	if (!argv)
-		return -ENOMEM;
-	saved = tu_stderr_to(d->log, false);
-	r = vhf_spawn(argv, d->sock, d->share, &d->pid);
-	if (saved >= 0)
-		tu_stderr_restore(saved);
-	free(argv);
-	if (r)
-		return r;
-	d->started = true;
-	if (!connect)
-		return 0;
-	opts.daemon_pid = d->pid;
-	r = vhf_connect(&d->fe, d->sock, &opts);
-	if (!r)
-		r = vhf_fuse_init(d->fe, RQ, 0, &io);
-	return r;
-}
-
-/* Disconnect and reap: the exit status, or -1 when it had to be killed. */
-static int dmn_stop(struct dmn *d)
-{
-	int status = 0, r;
-
-	if (d->fe)
-		vhf_disconnect(d->fe);
-	d->fe = NULL;
-	if (!d->started)
-		return -1;
-	d->started = false;
-	r = vhf_reap(d->pid, 10000, &status);
-	if (r) {
-		kill(d->pid, SIGKILL);
-		vhf_reap(d->pid, 5000, &status);
-		return -1;
-	}
-	return status;
-}
-
-static void dmn_stop_check(struct dmn *d)
-{
-	int status = dmn_stop(d);
+	int status = vhf_daemon_stop(d);
 
 	if (!check(status == 0, "the daemon exits 0 after the disconnect (%s)",
 		   status < 0 ? "killed" : tu_status_str(status)))
 		tu_dump_log(d->log);
 }
 
-static void dmn_cleanup(struct dmn *d)
-{
-	tu_remove_tree(d->dir);
-}
-
-static int host_file(const struct dmn *d, const char *name, const char *text)
+static int host_file(const struct vhf_daemon *d, const char *name,
+		     const char *text)
 {
 	char path[320];
 
@@ -165,7 +98,7 @@ static int host_file(const struct dmn *d, const char *name, const char *text)
 	return tu_write_file(path, text, strlen(text));
 }
 
-static uint64_t host_ino(const struct dmn *d, const char *name)
+static uint64_t host_ino(const struct vhf_daemon *d, const char *name)
 {
 	char path[320];
 	struct stat st;
@@ -175,7 +108,7 @@ static uint64_t host_ino(const struct dmn *d, const char *name)
 }
 
 /* Create FLOOD files o000.. on the host. */
-static int make_flood(const struct dmn *d)
+static int make_flood(const struct vhf_daemon *d)
 {
 	char name[32];
 	int r;
@@ -191,7 +124,7 @@ static int make_flood(const struct dmn *d)
 
 /* LOOKUP every flood file and hold it (no FORGET): every node the
  * cache held before is evicted. Returns the number of errors. */
-static unsigned flood(const struct dmn *d)
+static unsigned flood(const struct vhf_daemon *d)
 {
 	struct fuse_entry_out e;
 	char name[32];
@@ -231,10 +164,11 @@ static void reuse_with(const char *label, const char *const *extra)
 	char name[32], path[320], hpath[320];
 	uint64_t ino_a;
 	unsigned errs, i;
-	struct dmn d;
+	struct vhf_daemon d;
 	int r;
 
-	if (!check(!dmn_prepare(&d, label), "%s: prepare the share", label))
+	if (!check(!vhf_daemon_prepare(&d, tmpdir, label),
+		   "%s: prepare the share", label))
 		return;
 	r = host_file(&d, "a", "old");
 	if (!r)
@@ -318,7 +252,7 @@ static void reuse_with(const char *label, const char *const *extra)
 out_stop:
 	dmn_stop_check(&d);
 out:
-	dmn_cleanup(&d);
+	vhf_daemon_cleanup(&d);
 }
 
 static void case_reuse(void)
@@ -359,10 +293,10 @@ static void case_nohandles(void)
 	static const char *const modes[] = { "mandatory", "prefer", "never" };
 	struct fuse_entry_out e;
 	char opt[64], last[512];
-	struct dmn d;
+	struct vhf_daemon d;
 	int r, status, lines;
 
-	if (!check(!dmn_prepare(&d, "nohandles"), "prepare"))
+	if (!check(!vhf_daemon_prepare(&d, tmpdir, "nohandles"), "prepare"))
 		return;
 	errno = 0;
 	if (!check(mount("vfsd-test", d.share, "ramfs", 0, "mode=0755") == 0,
@@ -389,7 +323,7 @@ static void case_nohandles(void)
 			      opt, lines, last);
 			check(access(d.sock, F_OK) != 0,
 			      "%s: no socket left behind", opt);
-			dmn_stop(&d);
+			vhf_daemon_stop(&d);
 			continue;
 		}
 		r = dmn_start(&d, (const char *[]){ opt, NULL }, true);
@@ -403,7 +337,7 @@ static void case_nohandles(void)
 	}
 	umount2(d.share, MNT_DETACH);
 out:
-	dmn_cleanup(&d);
+	vhf_daemon_cleanup(&d);
 }
 
 /* ---- submount ---- */
@@ -413,12 +347,12 @@ static void submount_with(const char *mode)
 	struct fuse_entry_out es, ef;
 	struct fuse_attr_out ao;
 	char opt[64], sub[320];
-	struct dmn d;
+	struct vhf_daemon d;
 	unsigned errs;
 	int r;
 
 	snprintf(opt, sizeof(opt), "--inode-file-handles=%s", mode);
-	if (!check(!dmn_prepare(&d, mode), "%s: prepare", opt))
+	if (!check(!vhf_daemon_prepare(&d, tmpdir, mode), "%s: prepare", opt))
 		return;
 	snprintf(sub, sizeof(sub), "%s/sub", d.share);
 	errno = 0;
@@ -461,7 +395,7 @@ out_stop:
 out_umount:
 	umount2(sub, MNT_DETACH);
 out:
-	dmn_cleanup(&d);
+	vhf_daemon_cleanup(&d);
 }
 
 static void case_submount(void)
@@ -477,11 +411,11 @@ static void caps_with(const char *mode, bool want)
 	static const char *const keys[] = { "CapEff" };
 	unsigned long long cap = 0;
 	char opt[64];
-	struct dmn d;
+	struct vhf_daemon d;
 	int r;
 
 	snprintf(opt, sizeof(opt), "--inode-file-handles=%s", mode);
-	if (!check(!dmn_prepare(&d, mode), "%s: prepare", opt))
+	if (!check(!vhf_daemon_prepare(&d, tmpdir, mode), "%s: prepare", opt))
 		return;
 	r = dmn_start(&d, (const char *[]){ opt, NULL }, true);
 	if (check(!r, "%s: start, connect, INIT (%s)", opt, errname(r))) {
@@ -492,7 +426,7 @@ static void caps_with(const char *mode, bool want)
 		      want ? "kept" : "dropped", cap);
 	}
 	dmn_stop_check(&d);
-	dmn_cleanup(&d);
+	vhf_daemon_cleanup(&d);
 }
 
 static void case_caps(void)

@@ -115,28 +115,18 @@ static int64_t now_ms(void)
 
 /* ---- the daemon ---- */
 
+/* A daemon on its own share (frontend.h) with its metrics socket. */
 struct dmn {
-	char dir[128];
-	char share[160];
-	char sock[160];
+	struct vhf_daemon v;
 	char msock[160];
-	char log[160];
-	pid_t pid;
-	struct vhf *fe;
-	bool started;
 };
 
 static int dmn_prepare(struct dmn *d, const char *name)
 {
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "%s/%s", tmpdir, name);
-	snprintf(d->share, sizeof(d->share), "%s/share", d->dir);
-	snprintf(d->sock, sizeof(d->sock), "%s/vhost.sock", d->dir);
-	snprintf(d->msock, sizeof(d->msock), "%s/metrics.sock", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
-	if (mkdir(d->dir, 0755) || mkdir(d->share, 0755))
-		return -errno;
-	return 0;
+	int r = vhf_daemon_prepare(&d->v, tmpdir, name);
+
+	snprintf(d->msock, sizeof(d->msock), "%s/metrics.sock", d->v.dir);
+	return r;
 }
 
 /* Start the daemon with --metrics-socket and @extra (NULL-terminated);
@@ -144,53 +134,18 @@ static int dmn_prepare(struct dmn *d, const char *name)
 static int dmn_start(struct dmn *d, const char *const *extra, bool connect)
 {
 	const char *all[16] = { "--metrics-socket", d->msock };
-	struct vhf_opts opts = { 0 };
-	struct fuse_init_out io;
 	unsigned int n = 2;
-	char **argv;
-	int saved, r;
 
 	for (; extra && *extra && n < 15; extra++)
 		all[n++] = *extra;
 	all[n] = NULL;
-	argv = tu_argv_cat(daemon_argv, all);
-	if (!argv)
-		return -ENOMEM;
-	saved = tu_stderr_to(d->log, false);
-	r = vhf_spawn(argv, d->sock, d->share, &d->pid);
-	if (saved >= 0)
-		tu_stderr_restore(saved);
-	free(argv);
-	if (r)
-		return r;
-	d->started = true;
-	if (!connect)
-		return 0;
-	opts.daemon_pid = d->pid;
-	r = vhf_connect(&d->fe, d->sock, &opts);
-	if (!r)
-		r = vhf_fuse_init(d->fe, RQ1, 0, &io);
-	return r;
+	return vhf_daemon_start(&d->v, daemon_argv, all, connect, RQ1);
 }
 
 /* Disconnect and reap: the exit status, or -1 when it had to be killed. */
 static int dmn_stop(struct dmn *d)
 {
-	int status = 0, r;
-
-	if (d->fe)
-		vhf_disconnect(d->fe);
-	d->fe = NULL;
-	if (!d->started)
-		return -1;
-	d->started = false;
-	r = vhf_reap(d->pid, 10000, &status);
-	if (r) {
-		kill(d->pid, SIGKILL);
-		vhf_reap(d->pid, 5000, &status);
-		return -1;
-	}
-	return status;
+	return vhf_daemon_stop(&d->v);
 }
 
 static void dmn_stop_check(struct dmn *d)
@@ -199,7 +154,7 @@ static void dmn_stop_check(struct dmn *d)
 
 	if (!check(status == 0, "the daemon exits 0 after the disconnect (%s)",
 		   status < 0 ? "killed" : tu_status_str(status)))
-		tu_dump_log(d->log);
+		tu_dump_log(d->v.log);
 }
 
 /* Wait for a socket file at @path (the daemon may still be starting). */
@@ -531,7 +486,7 @@ static void check_page(struct dmn *d, const char *step, const struct expect *ex,
 	      sample(r.body, "vfsd_nodes"), sample(r.body, "vfsd_handles"));
 	/* the page counted the connection it was answering on */
 	{
-		int fds = tu_count_fds(tu_serving_pid(d->pid));
+		int fds = tu_count_fds(tu_serving_pid(d->v.pid));
 
 		check(sample(r.body, "vfsd_open_fds") == fds + 1,
 		      "open fds %lld = /proc/PID/fd now (%d) + the scrape's",
@@ -542,7 +497,7 @@ static void check_page(struct dmn *d, const char *step, const struct expect *ex,
 
 static int fuse_forget_nodeid(struct dmn *d, uint64_t nodeid)
 {
-	return vhf_fuse_forget(d->fe, nodeid, 1);
+	return vhf_fuse_forget(d->v.fe, nodeid, 1);
 }
 
 static void case_counts(void)
@@ -561,29 +516,29 @@ static void case_counts(void)
 		return;
 	for (unsigned i = 0; i < FILE_LEN; i++)
 		data[i] = (char)('a' + i % 26);
-	snprintf(path, sizeof(path), "%s/file.txt", d.share);
+	snprintf(path, sizeof(path), "%s/file.txt", d.v.share);
 	tu_write_file(path, data, FILE_LEN);
-	snprintf(path, sizeof(path), "%s/other.txt", d.share);
+	snprintf(path, sizeof(path), "%s/other.txt", d.v.share);
 	tu_write_file(path, "x", 1);
 	r = dmn_start(&d, extra, true);
 	if (!check(!r, "vfsd with --metrics-socket serves (%s)",
 		   strerror(-r))) {
-		tu_dump_log(d.log);
+		tu_dump_log(d.v.log);
 		dmn_stop(&d);
 		return;
 	}
 
 	/* The sequence; queue 1: INIT, 2 LOOKUPs, OPEN, READ, WRITE;
 	 * queue 2: 3 GETATTRs, LOOKUP; queue 0: FORGET. */
-	r = vhf_fuse_lookup(d.fe, RQ1, FUSE_ROOT_ID, "file.txt", &e);
+	r = vhf_fuse_lookup(d.v.fe, RQ1, FUSE_ROOT_ID, "file.txt", &e);
 	check(!r, "LOOKUP file.txt (%s)", strerror(-r));
-	r = vhf_fuse_lookup(d.fe, RQ1, FUSE_ROOT_ID, "missing", &e2);
+	r = vhf_fuse_lookup(d.v.fe, RQ1, FUSE_ROOT_ID, "missing", &e2);
 	check(r == -ENOENT, "LOOKUP missing: ENOENT (%s)", strerror(-r));
 	for (int i = 0; i < 3; i++) {
-		r = vhf_fuse_getattr(d.fe, RQ2, FUSE_ROOT_ID, &a);
+		r = vhf_fuse_getattr(d.v.fe, RQ2, FUSE_ROOT_ID, &a);
 		check(!r, "GETATTR %d on queue 2 (%s)", i, strerror(-r));
 	}
-	r = vhf_fuse_lookup(d.fe, RQ2, FUSE_ROOT_ID, "other.txt", &e2);
+	r = vhf_fuse_lookup(d.v.fe, RQ2, FUSE_ROOT_ID, "other.txt", &e2);
 	check(!r, "LOOKUP other.txt on queue 2 (%s)", strerror(-r));
 	r = fuse_forget_nodeid(&d, e2.nodeid);
 	check(!r, "FORGET other.txt on the hiprio queue (%s)", strerror(-r));
@@ -599,12 +554,12 @@ static void case_counts(void)
 		check_page(&d, "counts-lookups", ex, 4, q, 0, 0, 2, 0, 1);
 	}
 	cur_case = "counts";
-	r = vhf_fuse_open(d.fe, RQ1, e.nodeid, O_RDWR, &o);
+	r = vhf_fuse_open(d.v.fe, RQ1, e.nodeid, O_RDWR, &o);
 	check(!r, "OPEN file.txt (%s)", strerror(-r));
-	r = vhf_fuse_read(d.fe, RQ1, e.nodeid, o.fh, 0, buf, 1000, &n);
+	r = vhf_fuse_read(d.v.fe, RQ1, e.nodeid, o.fh, 0, buf, 1000, &n);
 	check(!r && n == 1000 && memcmp(buf, data, 1000) == 0,
 	      "READ 1000 bytes (%s, %u)", strerror(-r), n);
-	r = vhf_fuse_write(d.fe, RQ1, e.nodeid, o.fh, 100, data, 300, &n);
+	r = vhf_fuse_write(d.v.fe, RQ1, e.nodeid, o.fh, 100, data, 300, &n);
 	check(!r && n == 300, "WRITE 300 bytes (%s, %u)", strerror(-r), n);
 	{
 		const struct expect ex[] = {
@@ -618,7 +573,7 @@ static void case_counts(void)
 		check_page(&d, "counts-io", ex, 7, q, 1000, 300, 2, 1, 1);
 	}
 	cur_case = "counts";
-	r = vhf_fuse_release(d.fe, RQ2, e.nodeid, o.fh, O_RDWR);
+	r = vhf_fuse_release(d.v.fe, RQ2, e.nodeid, o.fh, O_RDWR);
 	check(!r, "RELEASE on queue 2 (%s)", strerror(-r));
 	{
 		const struct expect ex[] = {
@@ -680,7 +635,7 @@ static void case_counts(void)
 	dmn_stop_check(&d);
 	check(access(d.msock, F_OK) && errno == ENOENT,
 	      "the metrics socket is removed at exit");
-	tu_remove_tree(d.dir);
+	vhf_daemon_cleanup(&d.v);
 }
 
 /* ---- clients ---- */
@@ -781,11 +736,11 @@ static void case_clients(void)
 	r = dmn_start(&d, extra, true);
 	if (!check(!r, "vfsd with --metrics-socket serves (%s)",
 		   strerror(-r))) {
-		tu_dump_log(d.log);
+		tu_dump_log(d.v.log);
 		dmn_stop(&d);
 		return;
 	}
-	l.fe = d.fe;
+	l.fe = d.v.fe;
 	if (pthread_create(&lt, NULL, load_main, &l)) {
 		check(false, "starting the guest thread");
 		dmn_stop(&d);
@@ -923,7 +878,7 @@ static void case_clients(void)
 		resp_free(&rr);
 	}
 	dmn_stop_check(&d);
-	tu_remove_tree(d.dir);
+	vhf_daemon_cleanup(&d.v);
 }
 
 /* ---- threads ---- */
@@ -976,24 +931,24 @@ static void case_threads(void)
 	if (dmn_prepare(&d, "threads"))
 		return;
 	memset(data, 'x', sizeof(data));
-	snprintf(path, sizeof(path), "%s/file.txt", d.share);
+	snprintf(path, sizeof(path), "%s/file.txt", d.v.share);
 	tu_write_file(path, data, sizeof(data));
 	r = dmn_start(&d, extra, true);
 	if (!check(!r, "vfsd with --metrics-socket and 4 queues serves (%s)",
 		   strerror(-r))) {
-		tu_dump_log(d.log);
+		tu_dump_log(d.v.log);
 		dmn_stop(&d);
 		return;
 	}
-	r = vhf_fuse_lookup(d.fe, RQ1, FUSE_ROOT_ID, "file.txt", &e);
+	r = vhf_fuse_lookup(d.v.fe, RQ1, FUSE_ROOT_ID, "file.txt", &e);
 	check(!r, "LOOKUP file.txt (%s)", strerror(-r));
 	for (unsigned i = 0; i < TQ; i++) {
 		struct fuse_open_out o = { 0 };
 
-		g[i] = (struct tguest){ .fe = d.fe,
+		g[i] = (struct tguest){ .fe = d.v.fe,
 					.q = 1 + i,
 					.nodeid = e.nodeid };
-		r = vhf_fuse_open(d.fe, 1 + i, e.nodeid, O_RDONLY, &o);
+		r = vhf_fuse_open(d.v.fe, 1 + i, e.nodeid, O_RDONLY, &o);
 		check(!r, "OPEN on queue %u (%s)", 1 + i, strerror(-r));
 		g[i].fh = o.fh;
 	}
@@ -1069,7 +1024,7 @@ static void case_threads(void)
 		resp_free(&rr);
 	}
 	dmn_stop_check(&d);
-	tu_remove_tree(d.dir);
+	vhf_daemon_cleanup(&d.v);
 }
 
 /* ---- socket ---- */
@@ -1120,15 +1075,16 @@ static void expect_refusal(struct dmn *d, const char *what, const char *why)
 	int r = dmn_start(d, NULL, false);
 
 	if (!r)
-		r = vhf_reap(d->pid, 10000, &status);
-	d->started = r != 0;
+		r = vhf_reap(d->v.pid, 10000, &status);
+	d->v.started = r != 0;
 	check(!r && WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
-		      log_has(d->log, "metrics socket") && log_has(d->log, why),
+		      log_has(d->v.log, "metrics socket") &&
+		      log_has(d->v.log, why),
 	      "%s: refused, exit 1 and a line saying '%s' (%s)", what, why,
 	      r ? strerror(-r) : tu_status_str(status));
-	check(access(d->sock, F_OK) && errno == ENOENT,
+	check(access(d->v.sock, F_OK) && errno == ENOENT,
 	      "%s: no vhost-user socket left behind", what);
-	if (d->started)
+	if (d->v.started)
 		dmn_stop(d);
 }
 
@@ -1157,12 +1113,12 @@ static void mode_case(const char *name, const char *const *extra, mode_t mode,
 	      "%s: served before any frontend connects (%d)", name, ret);
 	resp_free(&r);
 	/* SIGTERM without a frontend: exit 0, both sockets gone */
-	kill(d.pid, SIGTERM);
+	kill(d.v.pid, SIGTERM);
 	dmn_stop_check(&d);
 	check(access(d.msock, F_OK) && errno == ENOENT &&
-		      access(d.sock, F_OK) && errno == ENOENT,
+		      access(d.v.sock, F_OK) && errno == ENOENT,
 	      "%s: both socket files removed at exit", name);
-	tu_remove_tree(d.dir);
+	vhf_daemon_cleanup(&d.v);
 }
 
 static void case_socket(void)
@@ -1188,7 +1144,7 @@ static void case_socket(void)
 		check(get_page(d.msock, &r) == 200, "and serves on it");
 		resp_free(&r);
 		dmn_stop_check(&d);
-		tu_remove_tree(d.dir);
+		vhf_daemon_cleanup(&d.v);
 	}
 	cur_case = "socket-live";
 	if (!dmn_prepare(&d, "live")) {
@@ -1198,7 +1154,7 @@ static void case_socket(void)
 		check(access(d.msock, F_OK) == 0, "the live socket is left");
 		if (fd >= 0)
 			close(fd);
-		tu_remove_tree(d.dir);
+		vhf_daemon_cleanup(&d.v);
 	}
 	cur_case = "socket-file";
 	if (!dmn_prepare(&d, "file")) {
@@ -1212,7 +1168,7 @@ static void case_socket(void)
 				      n == 4 && !memcmp(b, "keep", 4),
 			      "the file is untouched");
 		}
-		tu_remove_tree(d.dir);
+		vhf_daemon_cleanup(&d.v);
 	}
 }
 
@@ -1292,20 +1248,20 @@ static void case_logflood(void)
 		return;
 	r = dmn_start(&d, NULL, true);
 	if (!check(!r, "vfsd serves (%s)", strerror(-r))) {
-		tu_dump_log(d.log);
+		tu_dump_log(d.v.log);
 		dmn_stop(&d);
 		return;
 	}
 	t0 = now_ms();
 	for (unsigned i = 0; i < FLOOD_LEN; i++)
-		ok_len += bad_len(d.fe) == -EINVAL;
+		ok_len += bad_len(d.v.fe) == -EINVAL;
 	for (unsigned i = 0; i < FLOOD_NAMES; i++) {
 		/* a name without its NUL */
 		struct iovec arg = { .iov_base = "abc", .iov_len = 3 };
 		char reply[256];
 		size_t out = sizeof(reply), rlen = 0;
 
-		r = vhf_fuse(d.fe, RQ1, FUSE_LOOKUP, FUSE_ROOT_ID, &arg, 1,
+		r = vhf_fuse(d.v.fe, RQ1, FUSE_LOOKUP, FUSE_ROOT_ID, &arg, 1,
 			     &out, 1, reply, sizeof(reply), &rlen);
 		if (!r && rlen >= sizeof(struct fuse_out_header) &&
 		    ((struct fuse_out_header *)reply)->error == -EINVAL)
@@ -1318,7 +1274,7 @@ static void case_logflood(void)
 		char reply[256];
 		size_t out = sizeof(reply), rlen = 0;
 
-		r = vhf_fuse(d.fe, RQ1, FUSE_INIT, 0, &arg, 1, &out, 1, reply,
+		r = vhf_fuse(d.v.fe, RQ1, FUSE_INIT, 0, &arg, 1, &out, 1, reply,
 			     sizeof(reply), &rlen);
 		if (!r && rlen >= sizeof(struct fuse_out_header) &&
 		    ((struct fuse_out_header *)reply)->error == -EPROTO)
@@ -1330,9 +1286,9 @@ static void case_logflood(void)
 	      "every malformed request answered with its error (len %u/%d EINVAL, name %u/%d EINVAL, INIT %u/%d EPROTO) in %lld s",
 	      ok_len, FLOOD_LEN, ok_name, FLOOD_NAMES, ok_init, FLOOD_INITS,
 	      (long long)secs);
-	r = vhf_fuse_init(d.fe, RQ1, 0, &io);
+	r = vhf_fuse_init(d.v.fe, RQ1, 0, &io);
 	check(!r, "a good INIT afterwards (%s)", strerror(-r));
-	r = vhf_fuse_getattr(d.fe, RQ1, FUSE_ROOT_ID, &a);
+	r = vhf_fuse_getattr(d.v.fe, RQ1, FUSE_ROOT_ID, &a);
 	check(!r, "and the daemon still serves (%s)", strerror(-r));
 	if (get_page(d.msock, &rr) == 200) {
 		malformed = sample(rr.body,
@@ -1353,18 +1309,18 @@ static void case_logflood(void)
 	 * of flood at most the burst of 20 and one "suppressed" line, and
 	 * one more of each for the second the flood ended in.
 	 */
-	lines = count_lines(d.log);
+	lines = count_lines(d.v.log);
 	bound = 10 + 21 * (int)(secs + 2);
 	check(lines >= 0 && lines <= bound &&
 		      lines < (FLOOD_LEN + FLOOD_NAMES + FLOOD_INITS) / 10,
 	      "%d malformed requests in %lld s left %d log lines (bound %d)",
 	      FLOOD_LEN + FLOOD_NAMES + FLOOD_INITS, (long long)secs, lines,
 	      bound);
-	check(log_has(d.log, "log rate limit: suppressed "),
+	check(log_has(d.v.log, "log rate limit: suppressed "),
 	      "the log says how many lines it suppressed");
 	if (fails)
-		tu_dump_log(d.log);
-	tu_remove_tree(d.dir);
+		tu_dump_log(d.v.log);
+	vhf_daemon_cleanup(&d.v);
 }
 
 static const struct {

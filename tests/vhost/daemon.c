@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * A daemon under test in a directory of its own (frontend.h, struct
+ * vhf_daemon): the start, connect and stop every harness program does
+ * the same way. Apart from frontend.c, which bench/ builds on its own
+ * without the test utilities.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "frontend.h"
+#include "testutil.h"
+
+int vhf_daemon_prepare(struct vhf_daemon *d, const char *top,
+		       const char *name)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "%s/%s", top, name);
+	snprintf(d->share, sizeof(d->share), "%s/share", d->dir);
+	snprintf(d->sock, sizeof(d->sock), "%s/vhost.sock", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
+	if (mkdir(d->dir, 0755) || mkdir(d->share, 0755))
+		return -errno;
+	return 0;
+}
+
+int vhf_daemon_start(struct vhf_daemon *d, char *const *argv,
+		     const char *const *extra, bool connect, unsigned int q)
+{
+	struct vhf_opts opts = { 0 };
+	struct fuse_init_out io;
+	char **all = tu_argv_cat(argv, extra);
+	int saved, r;
+
+	if (!all)
+		return -ENOMEM;
+	saved = tu_stderr_to(d->log, false);
+	r = vhf_spawn(all, d->sock, d->share, &d->pid);
+	if (saved >= 0)
+		tu_stderr_restore(saved);
+	free(all);
+	if (r)
+		return r;
+	d->started = true;
+	if (!connect)
+		return 0;
+	opts.daemon_pid = d->pid;
+	r = vhf_connect(&d->fe, d->sock, &opts);
+	if (!r)
+		r = vhf_fuse_init(d->fe, q, 0, &io);
+	return r;
+}
+
+int vhf_daemon_stop(struct vhf_daemon *d)
+{
+	int status = 0;
+
+	if (d->fe)
+		vhf_disconnect(d->fe);
+	d->fe = NULL;
+	if (!d->started)
+		return -1;
+	d->started = false;
+	if (vhf_reap(d->pid, 10000, &status)) {
+		kill(d->pid, SIGKILL);
+		vhf_reap(d->pid, 5000, &status);
+		return -1;
+	}
+	return status;
+}
+
+void vhf_daemon_cleanup(struct vhf_daemon *d)
+{
+	tu_remove_tree(d->dir);
+}
