@@ -15,8 +15,7 @@
 #include "frontend.h"
 #include "testutil.h"
 
-int vhf_daemon_prepare(struct vhf_daemon *d, const char *top,
-		       const char *name)
+int vhf_daemon_prepare(struct vhf_daemon *d, const char *top, const char *name)
 {
 	memset(d, 0, sizeof(*d));
 	snprintf(d->dir, sizeof(d->dir), "%s/%s", top, name);

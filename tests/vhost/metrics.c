@@ -971,7 +971,14 @@ static void case_threads(void)
 				"vfsd_fuse_requests_total{op=\"GETATTR\"}");
 			long long rd = sample(rr.body, "vfsd_read_bytes_total");
 
-			backwards += ga < last_getattr || rd < last_read;
+			/* A series appears once counted: absent is 0. */
+			ga = ga < 0 ? 0 : ga;
+			rd = rd < 0 ? 0 : rd;
+			if (ga < last_getattr || rd < last_read) {
+				backwards++;
+				printf("# went back: GETATTR %lld after %lld, read bytes %lld after %lld\n",
+				       ga, last_getattr, rd, last_read);
+			}
 			last_getattr = ga > last_getattr ? ga : last_getattr;
 			last_read = rd > last_read ? rd : last_read;
 			scrapes++;
