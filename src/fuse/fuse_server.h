@@ -34,6 +34,9 @@ struct fuse_chan_req {
 	const struct iovec *out;
 	int out_cnt;
 	void *priv; /* the transport's, untouched by the server */
+	/* The transport has CPU to spare for this request: a large READ may
+	 * be split between this thread and a helper (src/util/assist.c). */
+	bool split_ok;
 };
 
 struct fuse_transport_ops {

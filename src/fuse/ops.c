@@ -14,6 +14,8 @@
 
 #include "fuse_i.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
+#include "util/assist.h"
 #include "util/iov.h"
 
 #define FS(req) ((req)->se->fs)
@@ -375,6 +377,61 @@ static size_t read_bound(const struct fuse_req *req)
 	return mw > FUSE_READ_MAX_DEFAULT ? mw : FUSE_READ_MAX_DEFAULT;
 }
 
+/* READs at least this large may be split in two (fuse_chan_req.split_ok);
+ * the halves are cut at a page boundary. */
+#define FUSE_SPLIT_READ_BYTES (256u << 10)
+
+struct read_half {
+	struct fuse_req *req;
+	struct fuse_read_in in;
+	struct iovec iov[FUSE_PAYLOAD_IOV_MAX];
+	int cnt;
+	ssize_t ret;
+};
+
+static void read_half_run(void *arg)
+{
+	struct read_half *h = arg;
+
+	h->ret = OPS(h->req)->read(FS(h->req), CTX(h->req), h->req->nodeid,
+				   &h->in, h->iov, h->cnt);
+}
+
+/*
+ * Read @in into @iov (@cnt of them) in two halves at once, the second on a
+ * helper thread. False, having read nothing, when no helper is free.
+ * Else *@ret is what one read would have given: the bytes up to the
+ * first short half (end of file, or an error after some bytes), or the
+ * first half's error.
+ */
+static bool read_split(struct fuse_req *req, const struct fuse_read_in *in,
+		       const struct iovec *iov, int cnt, ssize_t *ret)
+{
+	struct read_half second;
+	struct assist_job job = { .fn = read_half_run, .arg = &second };
+	struct fuse_read_in first = *in;
+	uint32_t half = (in->size / 2) & ~4095u;
+
+	second.req = req;
+	second.in = *in;
+	second.in.offset += half;
+	second.in.size = in->size - half;
+	second.cnt = iov_slice(iov, cnt, half, second.in.size, second.iov,
+			       FUSE_PAYLOAD_IOV_MAX);
+	if (second.cnt < 0 || !assist_start(&job))
+		return false;
+	/* The file system reads no more than first.size of @iov. */
+	first.size = half;
+	*ret = OPS(req)->read(FS(req), CTX(req), req->nodeid, &first, iov, cnt);
+	assist_wait(&job);
+	if (metrics_enabled())
+		metrics_count_split();
+	/* The second half only counts after a whole first half. */
+	if (*ret == (ssize_t)half && second.ret > 0)
+		*ret += second.ret;
+	return true;
+}
+
 /*
  * READ: the file system reads straight into the out iovecs after the
  * reply header. A size larger than the out buffers can hold is EINVAL:
@@ -401,7 +458,10 @@ void fuse_do_read(struct fuse_req *req, struct fuse_rd *rd)
 		bad(req, -EINVAL, "reply buffer too fragmented");
 		return;
 	}
-	ret = OPS(req)->read(FS(req), CTX(req), req->nodeid, &in, iov, cnt);
+	if (!req->creq->split_ok || in.size < FUSE_SPLIT_READ_BYTES ||
+	    !read_split(req, &in, iov, cnt, &ret))
+		ret = OPS(req)->read(FS(req), CTX(req), req->nodeid, &in, iov,
+				     cnt);
 	if (ret < 0)
 		fuse_reply_err(req, ecode(ret));
 	else if ((size_t)ret > in.size)

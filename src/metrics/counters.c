@@ -151,6 +151,14 @@ void metrics_count_io(bool write, uint64_t bytes)
 		bump(write ? &t->c.written_bytes : &t->c.read_bytes, bytes);
 }
 
+void metrics_count_split(void)
+{
+	struct metrics_thread *t = thread_block();
+
+	if (t)
+		bump(&t->c.read_splits, 1);
+}
+
 void metrics_count_queue(unsigned int queue)
 {
 	struct metrics_thread *t = thread_block();

@@ -70,6 +70,8 @@ int metrics_enable(void);
 void metrics_count_request(unsigned int op, int error, uint64_t ns);
 /* File data moved by READ (@write false) or WRITE. */
 void metrics_count_io(bool write, uint64_t bytes);
+/* One READ split between two threads (src/fuse/ops.c). */
+void metrics_count_split(void);
 /* One request taken from queue slot @queue (< METRICS_QUEUES). */
 void metrics_count_queue(unsigned int queue);
 

@@ -22,6 +22,7 @@ struct metrics_counts {
 	uint64_t queue[METRICS_QUEUES];
 	uint64_t read_bytes;
 	uint64_t written_bytes;
+	uint64_t read_splits; /* READs copied in two halves at once */
 };
 
 #define METRICS_WORDS (sizeof(struct metrics_counts) / sizeof(uint64_t))

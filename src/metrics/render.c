@@ -209,6 +209,9 @@ int metrics_render(struct metrics_buf *b, const struct metrics_counts *c,
 		       "File data bytes returned by READ.", c->read_bytes);
 	render_counter(b, "vfsd_written_bytes_total",
 		       "File data bytes stored by WRITE.", c->written_bytes);
+	render_counter(b, "vfsd_read_splits_total",
+		       "Large READs copied by two threads at once.",
+		       c->read_splits);
 	family(b, "vfsd_queue_requests_total", "counter",
 	       "Requests taken from each virtio-fs queue (0: hiprio), or from /dev/fuse (\"dev\").");
 	for (unsigned int q = 0; q < METRICS_QUEUES; q++) {

@@ -143,6 +143,7 @@ struct vfs_dev {
 	bool offload_always; /* immutable: large I/O even on an idle queue */
 	uint32_t poll_max_ns; /* immutable: the largest polling window */
 	unsigned int notify_batch; /* immutable: inline replies per signal */
+	bool split_reads; /* immutable: large idle READs in two halves */
 };
 
 /* --- replies --- */
@@ -194,7 +195,7 @@ static const struct fuse_transport_ops vfs_tops = {
 	.notify = NULL,
 };
 
-static void process(struct vfs_dev *dev, struct vfs_req *r)
+static void process(struct vfs_dev *dev, struct vfs_req *r, bool split_ok)
 {
 	r->creq = (struct fuse_chan_req){
 		.in = r->elem.out_iov,
@@ -202,6 +203,7 @@ static void process(struct vfs_dev *dev, struct vfs_req *r)
 		.out = r->elem.in_iov,
 		.out_cnt = (int)r->elem.in_num,
 		.priv = r,
+		.split_ok = split_ok,
 	};
 	fuse_session_process(dev->se, &r->creq);
 }
@@ -215,7 +217,7 @@ static void run_job(struct vfs_dev *dev, struct vfs_req *r)
 	struct vfs_queue *q = r->q;
 	bool serial = r->serial;
 
-	process(dev, r);
+	process(dev, r, false);
 	free(r);
 	while (serial) {
 		pthread_mutex_lock(&q->lock);
@@ -230,7 +232,7 @@ static void run_job(struct vfs_dev *dev, struct vfs_req *r)
 		pthread_mutex_unlock(&q->lock);
 		if (!r)
 			break;
-		process(dev, r);
+		process(dev, r, false);
 		free(r);
 	}
 }
@@ -450,7 +452,9 @@ static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
 			.offloaded = false,
 		};
 
-		process(dev, &inl);
+		/* A large READ on an otherwise idle queue: the pool's
+		 * helpers may copy half of it meanwhile. */
+		process(dev, &inl, place == VFS_LARGE_IO && dev->split_reads);
 	}
 }
 
@@ -510,6 +514,23 @@ static unsigned int notify_batch(void)
 	}
 	log_info("benchmark setting: a signal per %lu inline replies", v);
 	return (unsigned int)v;
+}
+
+/* VFSD_BENCH_SPLIT_READS=0 turns the splitting of large READs off, for
+ * benchmarks that compare with and without. */
+static bool split_reads(void)
+{
+	const char *s = getenv("VFSD_BENCH_SPLIT_READS");
+
+	if (!s || !*s)
+		return true;
+	if (strcmp(s, "0") && strcmp(s, "1")) {
+		log_warn("ignoring VFSD_BENCH_SPLIT_READS=%s", s);
+		return true;
+	}
+	if (!strcmp(s, "0"))
+		log_info("benchmark setting: large READs are not split");
+	return s[0] == '1';
 }
 
 static void queue_fault(struct vfs_queue *q)
@@ -874,6 +895,7 @@ int virtio_fs_serve(int conn_fd, const struct virtio_fs_opts *opts,
 	dev->offload_io_bytes = offload_threshold(&dev->offload_always);
 	dev->poll_max_ns = poll_max();
 	dev->notify_batch = notify_batch();
+	dev->split_reads = split_reads();
 	pthread_mutex_init(&dev->pool_lock, NULL);
 	pthread_cond_init(&dev->pool_cond, NULL);
 	pthread_cond_init(&dev->pool_done, NULL);

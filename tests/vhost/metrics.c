@@ -638,6 +638,122 @@ static void case_counts(void)
 	vhf_daemon_cleanup(&d.v);
 }
 
+/* ---- split: large READs on an idle queue, copied by two threads ---- */
+
+#define SPLIT_MIB (1u << 20)
+#define SPLIT_LEN (SPLIT_MIB + 77777u)
+
+/* READ @size at @off into out buffers of the sizes given (the first holds
+ * the out header); the reply's data bytes land in @dst, their number in
+ * *@got. */
+static int split_read(struct dmn *d, uint64_t nodeid, uint64_t fh, uint64_t off,
+		      uint32_t size, const size_t *outs, unsigned nout,
+		      uint8_t *dst, uint32_t *got)
+{
+	static uint8_t reply[sizeof(struct fuse_out_header) + SPLIT_MIB];
+	struct fuse_read_in in = { .fh = fh, .offset = off, .size = size };
+	struct iovec arg = { &in, sizeof(in) };
+	struct fuse_out_header *oh = (struct fuse_out_header *)reply;
+	size_t len = 0;
+	int r;
+
+	r = vhf_fuse(d->v.fe, RQ1, FUSE_READ, nodeid, &arg, 1, outs, nout,
+		     reply, sizeof(reply), &len);
+	if (r)
+		return r;
+	if (len < sizeof(*oh) || oh->len != len)
+		return -EPROTO;
+	if (oh->error)
+		return oh->error;
+	*got = (uint32_t)(len - sizeof(*oh));
+	memcpy(dst, reply + sizeof(*oh), *got);
+	return 0;
+}
+
+/*
+ * Each READ below is what one read of the file gives, whether the end of
+ * the file falls in the first half, the second or before either, with the
+ * guest's buffer in one piece or in several that do not line up with the
+ * halves; and every one of them was split (vfsd_read_splits_total).
+ */
+static void case_split(void)
+{
+	static uint8_t data[SPLIT_LEN], buf[SPLIT_MIB];
+	const size_t hdr = sizeof(struct fuse_out_header);
+	const size_t whole[1] = { hdr + SPLIT_MIB };
+	const size_t pieces[4] = { hdr + 1000, 300001, 524288 + 3,
+				   SPLIT_MIB - 1000 - 300001 - 524288 - 3 };
+	static const struct {
+		uint64_t off;
+		uint32_t size;
+		bool pieces;
+	} rd[] = {
+		{ 0, SPLIT_MIB, false },
+		{ 12293, SPLIT_MIB, true },
+		{ SPLIT_LEN - 300000, SPLIT_MIB, false }, /* EOF in half 1 */
+		{ SPLIT_LEN - 700000, SPLIT_MIB, true }, /* EOF in half 2 */
+		{ SPLIT_LEN + 10, SPLIT_MIB, false }, /* past EOF */
+		{ 4096, 256u << 10, false }, /* the smallest split */
+	};
+	const unsigned nrd = sizeof(rd) / sizeof(rd[0]);
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	struct resp pg;
+	char path[320];
+	struct dmn d;
+	int r;
+
+	if (dmn_prepare(&d, "split"))
+		return;
+	for (unsigned i = 0; i < SPLIT_LEN; i++)
+		data[i] = (uint8_t)(i * 7 + i / 4096);
+	snprintf(path, sizeof(path), "%s/big.bin", d.v.share);
+	tu_write_file(path, data, SPLIT_LEN);
+	r = dmn_start(&d, NULL, true);
+	if (!check(!r, "vfsd serves (%s)", strerror(-r))) {
+		tu_dump_log(d.v.log);
+		dmn_stop(&d);
+		return;
+	}
+	r = vhf_fuse_lookup(d.v.fe, RQ1, FUSE_ROOT_ID, "big.bin", &e);
+	check(!r, "LOOKUP big.bin (%s)", strerror(-r));
+	r = r ? r : vhf_fuse_open(d.v.fe, RQ1, e.nodeid, O_RDONLY, &o);
+	check(!r, "OPEN big.bin (%s)", strerror(-r));
+	for (unsigned i = 0; !r && i < nrd; i++) {
+		uint64_t end = rd[i].off + rd[i].size;
+		uint32_t want =
+			rd[i].off >= SPLIT_LEN ?
+				0 :
+				(uint32_t)((end < SPLIT_LEN ? end : SPLIT_LEN) -
+					   rd[i].off);
+		uint32_t got = 0;
+		size_t outs[4];
+		unsigned nout = rd[i].pieces ? 4 : 1;
+
+		memcpy(outs, rd[i].pieces ? pieces : whole,
+		       nout * sizeof(size_t));
+		if (!rd[i].pieces)
+			outs[0] = hdr + rd[i].size;
+		memset(buf, 0, sizeof(buf));
+		r = split_read(&d, e.nodeid, o.fh, rd[i].off, rd[i].size, outs,
+			       nout, buf, &got);
+		check(!r && got == want &&
+			      !memcmp(buf, data + (want ? rd[i].off : 0), want),
+		      "READ %u at %llu%s: %u bytes of the file (%s, got %u)",
+		      rd[i].size, (unsigned long long)rd[i].off,
+		      rd[i].pieces ? " into 4 buffers" : "", want, strerror(-r),
+		      got);
+	}
+	r = get_page(d.msock, &pg);
+	check(r == 200 && pg.body &&
+		      sample(pg.body, "vfsd_read_splits_total") == nrd,
+	      "every READ was split: vfsd_read_splits_total %lld, want %u",
+	      pg.body ? sample(pg.body, "vfsd_read_splits_total") : -1LL, nrd);
+	resp_free(&pg);
+	dmn_stop_check(&d);
+	vhf_daemon_cleanup(&d.v);
+}
+
 /* ---- clients ---- */
 
 struct load {
@@ -1336,7 +1452,7 @@ static const struct {
 } cases[] = {
 	{ "counts", case_counts },     { "clients", case_clients },
 	{ "threads", case_threads },   { "socket", case_socket },
-	{ "logflood", case_logflood },
+	{ "logflood", case_logflood }, { "split", case_split },
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -1388,7 +1504,7 @@ int main(int argc, char **argv)
 	return fails ? 1 : 0;
 usage:
 	fprintf(stderr,
-		"usage: %s [-v] [--case counts|clients|threads|socket|logflood]... "
+		"usage: %s [-v] [--case counts|clients|threads|socket|logflood|split]... "
 		"-- DAEMON ARGS... ({sock} and {dir} are substituted)\n",
 		argv[0]);
 	return 2;
