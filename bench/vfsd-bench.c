@@ -320,13 +320,19 @@ static void prepare(struct slot *s)
 }
 
 /* Publish @s the way the Linux driver lays it: header, argument, payload
- * each in a descriptor; out header and reply body likewise. */
+ * each in a descriptor; out header and reply body likewise. File data
+ * sits page-aligned at +4096 in its buffer, as the guest's page-cache
+ * pages do: a copy to or from an address a few bytes off a cache line
+ * runs at a fraction of the speed on some CPUs (bench/RESULTS.md,
+ * 2026-12-06, "Where the data lands"), which would measure the layout,
+ * not the daemon. */
 static int submit(unsigned q, struct slot *s)
 {
-	struct vhf_seg segs[4];
+	struct vhf_seg segs[5];
 	unsigned n = 0;
 	uint32_t arg = s->in_len - sizeof(struct fuse_in_header);
 	bool write = s->ld->op == OP_WRITE;
+	bool read = s->ld->op == OP_READ;
 
 	if (write)
 		arg -= s->ld->bs;
@@ -335,11 +341,17 @@ static int submit(unsigned q, struct slot *s)
 	segs[n++] = (struct vhf_seg){ s->in.gpa + sizeof(struct fuse_in_header),
 				      arg, false };
 	if (write)
-		segs[n++] = (struct vhf_seg){
-			s->in.gpa + sizeof(struct fuse_in_header) + arg,
-			s->ld->bs, false
-		};
-	segs[n++] = (struct vhf_seg){ s->out.gpa, s->out_len, true };
+		segs[n++] =
+			(struct vhf_seg){ s->in.gpa + 4096, s->ld->bs, false };
+	if (read) {
+		segs[n++] = (struct vhf_seg){ s->out.gpa,
+					      sizeof(struct fuse_out_header),
+					      true };
+		segs[n++] =
+			(struct vhf_seg){ s->out.gpa + 4096, s->ld->bs, true };
+	} else {
+		segs[n++] = (struct vhf_seg){ s->out.gpa, s->out_len, true };
+	}
 	s->t0 = now_ns();
 	return vhf_submit(fe, q, segs, n, cfg.indirect, s);
 }

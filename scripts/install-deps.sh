@@ -8,6 +8,7 @@ pkgs=(
   build-essential meson ninja-build pkg-config
   libcmocka-dev          # unit tests
   libseccomp-dev libcap-ng-dev  # sandbox: seccomp allowlist, capability drop
+  liburing-dev           # bench/engines: io_uring against the worker pool
   clang clang-format     # sanitizer builds (ASan, UBSan, TSan), style check
   valgrind               # leak and fd checks of the VMM-misbehaviour tests
   attr acl               # getfattr/setfattr for the xattr tests
