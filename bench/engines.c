@@ -16,7 +16,7 @@
  *             kernel's workers, the io_uring form of a pool
  *
  *   engines [-s SIZE] [-d DEPTH] [-t SEC] [-w] [-W WORKERS] [-S] [-D DIR]
- *           [ENGINE...]
+ *           [-o OFFSET] [ENGINE...]
  *
  *   -s SIZE     bytes per request (default 4096)
  *   -d DEPTH    requests per batch (default 16)
@@ -26,6 +26,8 @@
  *   -S          run under a seccomp filter of vfsd's size first (every
  *               system call then pays for it, as in the daemon)
  *   -D DIR      where the 64 MiB file goes (default /tmp)
+ *   -o OFFSET   each buffer starts OFFSET bytes into its page (default
+ *               0: page-aligned, as the guest's page-cache pages are)
  *
  * Prints, per engine, requests per second and CPU microseconds per
  * request of the whole process (every thread, the kernel's io_uring
@@ -54,6 +56,7 @@ static size_t req_size = 4096;
 static unsigned depth = 16;
 static double seconds = 2;
 static bool writing;
+static size_t buf_off;
 static unsigned nworkers;
 static int file_fd = -1;
 static uint8_t *mem; /* depth buffers of req_size */
@@ -382,7 +385,7 @@ int main(int argc, char **argv)
 	int memfd, c;
 	uint8_t *fill;
 
-	while ((c = getopt(argc, argv, "s:d:t:wW:SD:h")) != -1) {
+	while ((c = getopt(argc, argv, "s:d:t:wW:SD:o:h")) != -1) {
 		switch (c) {
 		case 's':
 			req_size = strtoul(optarg, NULL, 0);
@@ -405,17 +408,20 @@ int main(int argc, char **argv)
 		case 'D':
 			dir = optarg;
 			break;
+		case 'o':
+			buf_off = strtoul(optarg, NULL, 0);
+			break;
 		default:
 			fprintf(stderr,
 				"usage: %s [-s SIZE] [-d DEPTH] [-t SEC] [-w] "
-				"[-W WORKERS] [-S] [-D DIR] "
+				"[-W WORKERS] [-S] [-D DIR] [-o OFFSET] "
 				"[inline|pool|uring|uring-async]...\n",
 				argv[0]);
 			return c == 'h' ? 0 : 2;
 		}
 	}
 	if (!req_size || req_size > (1u << 20) || req_size % 512 || !depth ||
-	    depth > 256 || seconds <= 0) {
+	    depth > 256 || seconds <= 0 || buf_off >= 4096) {
 		fprintf(stderr, "engines: bad size, depth or time\n");
 		return 2;
 	}
@@ -436,20 +442,22 @@ int main(int argc, char **argv)
 			die("filling the file", errno);
 	free(fill);
 
+	/* a page of room per buffer for -o */
 	memfd = memfd_create("engines-guest", 0);
-	if (memfd < 0 || ftruncate(memfd, (off_t)(depth * req_size)))
+	if (memfd < 0 || ftruncate(memfd, (off_t)(depth * (req_size + 4096))))
 		die("memfd", errno);
-	mem = mmap(NULL, depth * req_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   memfd, 0);
+	mem = mmap(NULL, depth * (req_size + 4096), PROT_READ | PROT_WRITE,
+		   MAP_SHARED, memfd, 0);
 	if (mem == MAP_FAILED)
 		die("mmap", errno);
-	memset(mem, 0xa5, depth * req_size);
+	memset(mem, 0xa5, depth * (req_size + 4096));
 	iov = calloc(depth, sizeof(*iov));
 	offs = calloc(depth, sizeof(*offs));
 	if (!iov || !offs)
 		die("calloc", ENOMEM);
 	for (unsigned i = 0; i < depth; i++)
-		iov[i] = (struct iovec){ mem + i * req_size, req_size };
+		iov[i] = (struct iovec){ mem + i * (req_size + 4096) + buf_off,
+					 req_size };
 	if (filter)
 		load_filter();
 

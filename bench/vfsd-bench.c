@@ -95,6 +95,7 @@ static struct {
 	bool csv;
 	bool spin;
 	bool indirect;
+	unsigned data_off; /* file data this far into its page */
 	const char *tests;
 	const char *socket;
 	const char *dir;
@@ -341,14 +342,14 @@ static int submit(unsigned q, struct slot *s)
 	segs[n++] = (struct vhf_seg){ s->in.gpa + sizeof(struct fuse_in_header),
 				      arg, false };
 	if (write)
-		segs[n++] =
-			(struct vhf_seg){ s->in.gpa + 4096, s->ld->bs, false };
+		segs[n++] = (struct vhf_seg){ s->in.gpa + 4096 + cfg.data_off,
+					      s->ld->bs, false };
 	if (read) {
 		segs[n++] = (struct vhf_seg){ s->out.gpa,
 					      sizeof(struct fuse_out_header),
 					      true };
-		segs[n++] =
-			(struct vhf_seg){ s->out.gpa + 4096, s->ld->bs, true };
+		segs[n++] = (struct vhf_seg){ s->out.gpa + 4096 + cfg.data_off,
+					      s->ld->bs, true };
 	} else {
 		segs[n++] = (struct vhf_seg){ s->out.gpa, s->out_len, true };
 	}
@@ -585,15 +586,15 @@ static int run_test(const struct test *t)
 			s->ld = ld;
 			s->st = big ? &w->bg_st : &w->fg_st;
 			r = vhf_alloc(fe,
-				      4096 + (ld->op == OP_WRITE ? ld->bs : 0),
+				      8192 + (ld->op == OP_WRITE ? ld->bs : 0),
 				      &s->in);
 			if (!r)
 				r = vhf_alloc(
 					fe,
-					4096 + (ld->op == OP_READ ? ld->bs : 0),
+					8192 + (ld->op == OP_READ ? ld->bs : 0),
 					&s->out);
 			if (!r && ld->op == OP_WRITE)
-				memset(s->in.hva, 0x5a, 4096 + ld->bs);
+				memset(s->in.hva, 0x5a, 8192 + ld->bs);
 		}
 	}
 	if (r) {
@@ -821,6 +822,10 @@ static void usage(const char *prog)
 		"  -i, --indirect    lay requests in indirect descriptors\n"
 		"  -s, --spin        spin on the used ring instead of "
 		"waiting on the call eventfd\n"
+		"  -o, --data-offset N  READ and WRITE data N bytes into its "
+		"page (default 0:\n"
+		"                    page-aligned, as a guest's page cache "
+		"has it)\n"
 		"  -I, --idle SEC    instead of the tests: idle SEC seconds, "
 		"report the daemon's\n"
 		"                    CPU use, then the first request's "
@@ -869,6 +874,7 @@ int main(int argc, char **argv)
 		{ "csv", no_argument, NULL, 'c' },
 		{ "indirect", no_argument, NULL, 'i' },
 		{ "spin", no_argument, NULL, 's' },
+		{ "data-offset", required_argument, NULL, 'o' },
 		{ "idle", required_argument, NULL, 'I' },
 		{ "daemon-pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -881,8 +887,8 @@ int main(int argc, char **argv)
 	unsigned i, slots;
 	int c, r, status, fails = 0;
 
-	while ((c = getopt_long(argc, argv, "q:d:t:n:T:K:b:D:S:l:cisI:h", lopts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:d:t:n:T:K:b:D:S:l:ciso:I:h",
+				lopts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			cfg.queues = (unsigned)strtoul(optarg, NULL, 0);
@@ -919,6 +925,11 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			cfg.indirect = true;
+			break;
+		case 'o':
+			cfg.data_off = (unsigned)strtoul(optarg, NULL, 10);
+			if (cfg.data_off >= 4096)
+				usage(argv[0]);
 			break;
 		case 's':
 			cfg.spin = true;
@@ -977,7 +988,7 @@ int main(int argc, char **argv)
 	}
 
 	/* guest memory for every slot of the largest test, plus rings */
-	per_slot = 8192 + (1u << 20);
+	per_slot = 2 * 8192 + (1u << 20); /* in and out, a page of room each */
 	opts.mem_size = 64ul << 20;
 	slots = cfg.depth + cfg.big_depth; /* mixed tests */
 	if (per_slot * cfg.queues * slots + (32ul << 20) > opts.mem_size)

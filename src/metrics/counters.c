@@ -159,6 +159,14 @@ void metrics_count_split(void)
 		bump(&t->c.read_splits, 1);
 }
 
+void metrics_count_bounce(void)
+{
+	struct metrics_thread *t = thread_block();
+
+	if (t)
+		bump(&t->c.read_bounces, 1);
+}
+
 void metrics_count_queue(unsigned int queue)
 {
 	struct metrics_thread *t = thread_block();

@@ -72,6 +72,8 @@ void metrics_count_request(unsigned int op, int error, uint64_t ns);
 void metrics_count_io(bool write, uint64_t bytes);
 /* One READ split between two threads (src/fuse/ops.c). */
 void metrics_count_split(void);
+/* One READ through a bounce buffer (src/passthrough/ops_file.c). */
+void metrics_count_bounce(void);
 /* One request taken from queue slot @queue (< METRICS_QUEUES). */
 void metrics_count_queue(unsigned int queue);
 

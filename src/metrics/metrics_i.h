@@ -23,6 +23,7 @@ struct metrics_counts {
 	uint64_t read_bytes;
 	uint64_t written_bytes;
 	uint64_t read_splits; /* READs copied in two halves at once */
+	uint64_t read_bounces; /* READs through a bounce buffer */
 };
 
 #define METRICS_WORDS (sizeof(struct metrics_counts) / sizeof(uint64_t))

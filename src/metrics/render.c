@@ -212,6 +212,9 @@ int metrics_render(struct metrics_buf *b, const struct metrics_counts *c,
 	render_counter(b, "vfsd_read_splits_total",
 		       "Large READs copied by two threads at once.",
 		       c->read_splits);
+	render_counter(b, "vfsd_read_bounces_total",
+		       "READs copied through a bounce buffer.",
+		       c->read_bounces);
 	family(b, "vfsd_queue_requests_total", "counter",
 	       "Requests taken from each virtio-fs queue (0: hiprio), or from /dev/fuse (\"dev\").");
 	for (unsigned int q = 0; q < METRICS_QUEUES; q++) {

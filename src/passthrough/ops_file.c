@@ -8,25 +8,36 @@
  * requester's credentials and return both an entry and a handle. Every
  * later request names the fh, which must belong to the request's nodeid.
  * READ and WRITE move data with preadv/pwritev directly between the host
- * file and the iovecs the server hands over (guest memory on virtio-fs),
- * without a bounce buffer; all I/O is positional, so handles never depend
- * on the fd's file position.
+ * file and the iovecs the server hands over (guest memory on virtio-fs);
+ * all I/O is positional, so handles never depend on the fd's file
+ * position. The one exception is a READ into guest buffers that sit 1 to
+ * 31 bytes after their file position modulo a page, on a CPU where the
+ * kernel's copy runs several times slower then (read_bounced()).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../util/iov.h"
 #include "../log/log.h"
+#include "../metrics/metrics.h"
 #include "ops_i.h"
 
 #define RW_IOV_STACK 64
+/* Bounce only READs this large: below, the second copy costs what the
+ * slow first one would lose. Bounced in pieces of at most this much. */
+#define PT_BOUNCE_MIN (32u << 10)
+#define PT_BOUNCE_CHUNK (256u << 10)
+#define PT_PAGE 4096u
 
 static void fill_open_out(struct pt_fs *fs, uint64_t fh, int flags,
 			  struct fuse_open_out *out)
@@ -506,6 +517,172 @@ out_free:
 	return ret;
 }
 
+/*
+ * The kernel copies page-cache data to the reader's buffer with one "rep
+ * movsb" per page on current x86 CPUs. On some (AMD Zen among them) that
+ * instruction runs 2-6x slower when the destination lies 1 to 31 bytes
+ * after the source modulo 4 KiB (measured here: 1-15 bytes 6x, 16-31
+ * 2.3x, 32 and more not at all): a guest reading into a buffer 16 bytes
+ * into a page (what malloc returns for a large block) from a page-aligned
+ * file position, under cache=never, pays that on every byte
+ * (bench/RESULTS.md, 2026-12-06, "Where the data lands"). Whether this CPU
+ * does is measured once at start (pt_bounce_probe()); when it does, such
+ * READs are read into a buffer placed so that neither the kernel's copy
+ * into it nor the copy from it to the guest has that distance.
+ * VFSD_BENCH_BOUNCE=0 or 1 overrides the probe.
+ */
+static bool near_alias(const struct iovec *v, int n, off_t off)
+{
+	uint64_t pos = (uint64_t)off;
+
+	for (int i = 0; i < n; i++) {
+		uintptr_t d = ((uintptr_t)v[i].iov_base - (uintptr_t)pos) &
+			      (PT_PAGE - 1);
+
+		if (v[i].iov_len >= 512 && d >= 1 && d < 32)
+			return true;
+		pos += v[i].iov_len;
+	}
+	return false;
+}
+
+/* Each thread's bounce buffer, made on its first bounce and kept: a
+ * buffer this size freed and allocated again per READ is handed back to
+ * the kernel and faulted in anew each time, which costs more than the
+ * bounce saves. Freed when the thread ends. */
+static pthread_key_t bounce_key;
+static pthread_once_t bounce_once = PTHREAD_ONCE_INIT;
+
+static void bounce_key_init(void)
+{
+	if (pthread_key_create(&bounce_key, free))
+		bounce_key = (pthread_key_t)-1;
+}
+
+static uint8_t *bounce_buffer(void)
+{
+	uint8_t *b;
+
+	pthread_once(&bounce_once, bounce_key_init);
+	if (bounce_key == (pthread_key_t)-1)
+		return NULL;
+	b = pthread_getspecific(bounce_key);
+	if (!b) {
+		b = aligned_alloc(PT_PAGE, PT_BOUNCE_CHUNK + PT_PAGE);
+		if (b && pthread_setspecific(bounce_key, b)) {
+			free(b);
+			b = NULL;
+		}
+	}
+	return b;
+}
+
+/* Read @len bytes at @off through a bounce buffer into @v. Returns the
+ * bytes read, or -errno if none were; -ENOMEM when no buffer could be had
+ * (the caller then reads directly). */
+static ssize_t read_bounced(int fd, const struct iovec *v, int n, size_t len,
+			    off_t off)
+{
+	/* where the guest's buffers sit relative to the file, mod a page */
+	uint64_t dist =
+		((uintptr_t)v[0].iov_base - (uint64_t)off) & (PT_PAGE - 1);
+	uint8_t *b = bounce_buffer();
+	size_t done = 0;
+	ssize_t ret = 0;
+
+	if (!b)
+		return -ENOMEM;
+	while (done < len) {
+		size_t want = len - done;
+		off_t at = off + (off_t)done;
+		/* Half a page from both the file position and the guest
+		 * buffer, modulo a page: far from the slow distances of
+		 * "rep movsb" and from the 4 KiB aliasing that slows
+		 * memcpy's vector loop when its stores run just ahead of its
+		 * loads. */
+		uint8_t *dst = b + (((uint64_t)at + dist + PT_PAGE / 2) &
+				    (PT_PAGE - 1));
+		ssize_t r;
+
+		if (want > PT_BOUNCE_CHUNK)
+			want = PT_BOUNCE_CHUNK;
+		r = pread(fd, dst, want, at);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (!done)
+				ret = -errno;
+			break;
+		}
+		if (r == 0)
+			break; /* end of file */
+		iov_from_buf(v, n, done, dst, (size_t)r);
+		done += (size_t)r;
+	}
+	if (done) {
+		ret = (ssize_t)done;
+		if (metrics_enabled())
+			metrics_count_bounce();
+	}
+	return ret;
+}
+
+/* Time one read of @len bytes of @fd into @dst, best of 5, in ns. */
+static uint64_t probe_read_ns(int fd, void *dst, size_t len)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 5; i++) {
+		struct timespec a, b;
+		uint64_t t;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (pread(fd, dst, len, 0) != (ssize_t)len)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		t = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u +
+		    (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+void pt_bounce_probe(struct pt_fs *fs)
+{
+	const char *env = getenv("VFSD_BENCH_BOUNCE");
+	const size_t len = 256u << 10;
+	uint64_t fast, slow;
+	uint8_t *buf;
+	int fd;
+
+	fs->bounce_reads = false;
+	if (env && (!strcmp(env, "0") || !strcmp(env, "1"))) {
+		fs->bounce_reads = env[0] == '1';
+		log_info("benchmark setting: READs near a page alias %s",
+			 fs->bounce_reads ? "always bounced" : "never bounced");
+		return;
+	}
+	/* A page-cache file of its own: the copy the kernel makes for a
+	 * READ, at distance 0 and 8 from its source. */
+	fd = memfd_create("vfsd-probe", MFD_CLOEXEC);
+	buf = aligned_alloc(PT_PAGE, len + PT_PAGE);
+	if (fd < 0 || !buf || ftruncate(fd, (off_t)len) ||
+	    probe_read_ns(fd, buf, len) == 0) /* faults the pages in */
+		goto out;
+	fast = probe_read_ns(fd, buf, len);
+	slow = probe_read_ns(fd, buf + 8, len);
+	/* Worth a second copy only when the slow case is clearly slow. */
+	fs->bounce_reads = fast && slow > fast + fast / 2;
+	log_debug("copy probe: %llu ns aligned, %llu ns 8 bytes off: %s",
+		  (unsigned long long)fast, (unsigned long long)slow,
+		  fs->bounce_reads ? "bouncing such READs" : "no bouncing");
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+}
+
 static size_t rw_len(uint32_t size, const struct iovec *iov, int iovcnt)
 {
 	size_t cap = iov_size(iov, iovcnt);
@@ -519,6 +696,7 @@ ssize_t pt_op_read(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 {
 	struct pt_fs *fs = vfs;
 	struct pt_handle *h;
+	size_t len;
 	ssize_t ret;
 
 	if (in->offset > INT64_MAX)
@@ -526,8 +704,14 @@ ssize_t pt_op_read(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	h = pt_handle_get_node(fs, in->fh, nodeid);
 	if (!h)
 		return -EBADF;
-	ret = rw_loop(h->fd, iov, iovcnt, rw_len(in->size, iov, iovcnt),
-		      (off_t)in->offset, false);
+	len = rw_len(in->size, iov, iovcnt);
+	ret = -ENOMEM;
+	if (fs->bounce_reads && len >= PT_BOUNCE_MIN &&
+	    near_alias(iov, iovcnt, (off_t)in->offset))
+		ret = read_bounced(h->fd, iov, iovcnt, len, (off_t)in->offset);
+	if (ret == -ENOMEM)
+		ret = rw_loop(h->fd, iov, iovcnt, len, (off_t)in->offset,
+			      false);
 	pt_handle_put(fs, h);
 	return ret;
 }

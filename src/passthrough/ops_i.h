@@ -112,6 +112,8 @@ int pt_op_create(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 int pt_op_tmpfile(void *vfs, const struct fuse_ctx *ctx, uint64_t parent,
 		  const struct fuse_create_in *in, struct fuse_entry_out *e,
 		  struct fuse_open_out *out);
+/* Whether READs near a page alias are bounced on this CPU (ops_file.c). */
+void pt_bounce_probe(struct pt_fs *fs);
 ssize_t pt_op_read(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 		   const struct fuse_read_in *in, const struct iovec *iov,
 		   int iovcnt);

@@ -393,6 +393,7 @@ int pt_new(const struct pt_options *opts, struct pt_fs **out, const char **msg)
 	}
 	fs->opts = *opts;
 	pthread_mutex_init(&fs->backing_lock, NULL);
+	pt_bounce_probe(fs);
 	fs->opts.source = strdup(opts->source);
 	if (!fs->opts.source) {
 		free(fs);

@@ -122,6 +122,9 @@ struct pt_fs {
 	bool killpriv_v2;
 	bool writeback;
 	bool dont_mask; /* FUSE_DONT_MASK: creates carry the umask apart */
+	/* READs whose buffers alias their file position badly go through a
+	 * bounce buffer (ops_file.c, pt_bounce_probe()); immutable */
+	bool bounce_reads;
 	/* FUSE passthrough granted (a host mount); cleared for good when
 	 * the client refuses to register a file (no CAP_SYS_ADMIN). */
 	bool passthrough; /* atomic */

@@ -754,6 +754,107 @@ static void case_split(void)
 	vhf_daemon_cleanup(&d.v);
 }
 
+/* ---- bounce: READs into buffers just after their file position ---- */
+
+/*
+ * The reply's data starts 16 bytes into the guest's page (after the out
+ * header), so a READ at a file offset o lands (16 - o) mod 4096 bytes
+ * after its source: 1 to 31 is the distance vfsd bounces (forced on with
+ * VFSD_BENCH_BOUNCE=1, whatever this CPU is; splitting off so that each
+ * READ is one bounce). Every READ must still give what one read gives,
+ * across the 256 KiB pieces of the bounce and at the end of the file, and
+ * only the READs at those distances and of 32 KiB or more are bounced.
+ */
+static void case_bounce(void)
+{
+	static uint8_t data[SPLIT_LEN], buf[SPLIT_MIB];
+	const size_t hdr = sizeof(struct fuse_out_header);
+	const size_t pieces[3] = { hdr + 5000, 300000,
+				   SPLIT_MIB - 5000 - 300000 };
+	static const struct {
+		uint64_t off;
+		uint32_t size;
+		bool bounced;
+		bool pieces;
+	} rd[] = {
+		{ 0, SPLIT_MIB, true }, /* distance 16 */
+		{ 8, SPLIT_MIB, true }, /* 8 */
+		{ 15, 65536, true }, /* 1 */
+		{ 4096 * 3 - 15, 300000, true }, /* 31 */
+		{ 16, SPLIT_MIB, false }, /* 0 */
+		{ 4096 * 3 - 16, 300000, false }, /* 32 */
+		{ 8, 32767, false }, /* too small to bounce */
+		{ 8, 32768, true },
+		{ 4096 + 8, SPLIT_MIB, true, true }, /* into 3 buffers */
+		{ 4096 * 202 + 8, SPLIT_MIB, true }, /* EOF in piece 2 */
+		{ 4096 * 251 + 8, SPLIT_MIB, true }, /* EOF in piece 1 */
+		{ SPLIT_LEN + 8, SPLIT_MIB, true }, /* past EOF: 0 bytes */
+	};
+	const unsigned nrd = sizeof(rd) / sizeof(rd[0]);
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	struct resp pg;
+	char path[320];
+	unsigned bounced = 0;
+	struct dmn d;
+	int r;
+
+	if (dmn_prepare(&d, "bounce"))
+		return;
+	for (unsigned i = 0; i < SPLIT_LEN; i++)
+		data[i] = (uint8_t)(i * 13 + i / 4093);
+	snprintf(path, sizeof(path), "%s/big.bin", d.v.share);
+	tu_write_file(path, data, SPLIT_LEN);
+	setenv("VFSD_BENCH_BOUNCE", "1", 1);
+	setenv("VFSD_BENCH_SPLIT_READS", "0", 1);
+	r = dmn_start(&d, NULL, true);
+	unsetenv("VFSD_BENCH_BOUNCE");
+	unsetenv("VFSD_BENCH_SPLIT_READS");
+	if (!check(!r, "vfsd serves (%s)", strerror(-r))) {
+		tu_dump_log(d.v.log);
+		dmn_stop(&d);
+		return;
+	}
+	r = vhf_fuse_lookup(d.v.fe, RQ1, FUSE_ROOT_ID, "big.bin", &e);
+	check(!r, "LOOKUP big.bin (%s)", strerror(-r));
+	r = r ? r : vhf_fuse_open(d.v.fe, RQ1, e.nodeid, O_RDONLY, &o);
+	check(!r, "OPEN big.bin (%s)", strerror(-r));
+	for (unsigned i = 0; !r && i < nrd; i++) {
+		uint64_t end = rd[i].off + rd[i].size;
+		uint32_t want =
+			rd[i].off >= SPLIT_LEN ?
+				0 :
+				(uint32_t)((end < SPLIT_LEN ? end : SPLIT_LEN) -
+					   rd[i].off);
+		size_t one = hdr + rd[i].size;
+		uint32_t got = 0;
+
+		memset(buf, 0, sizeof(buf));
+		r = split_read(&d, e.nodeid, o.fh, rd[i].off, rd[i].size,
+			       rd[i].pieces ? pieces : &one,
+			       rd[i].pieces ? 3 : 1, buf, &got);
+		check(!r && got == want &&
+			      !memcmp(buf, data + (want ? rd[i].off : 0), want),
+		      "READ %u at %llu%s: %u bytes of the file (%s, got %u)",
+		      rd[i].size, (unsigned long long)rd[i].off,
+		      rd[i].pieces ? " into 3 buffers" : "", want, strerror(-r),
+		      got);
+		/* a READ past the end reads nothing and counts nothing */
+		bounced += rd[i].bounced && want;
+	}
+	r = get_page(d.msock, &pg);
+	check(r == 200 && pg.body &&
+		      sample(pg.body, "vfsd_read_bounces_total") == bounced &&
+		      sample(pg.body, "vfsd_read_splits_total") == 0,
+	      "bounced exactly the READs at distance 1-31 of 32 KiB or more: "
+	      "vfsd_read_bounces_total %lld, want %u",
+	      pg.body ? sample(pg.body, "vfsd_read_bounces_total") : -1LL,
+	      bounced);
+	resp_free(&pg);
+	dmn_stop_check(&d);
+	vhf_daemon_cleanup(&d.v);
+}
+
 /* ---- clients ---- */
 
 struct load {
@@ -1453,6 +1554,7 @@ static const struct {
 	{ "counts", case_counts },     { "clients", case_clients },
 	{ "threads", case_threads },   { "socket", case_socket },
 	{ "logflood", case_logflood }, { "split", case_split },
+	{ "bounce", case_bounce },
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -1504,7 +1606,7 @@ int main(int argc, char **argv)
 	return fails ? 1 : 0;
 usage:
 	fprintf(stderr,
-		"usage: %s [-v] [--case counts|clients|threads|socket|logflood|split]... "
+		"usage: %s [-v] [--case counts|clients|threads|socket|logflood|split|bounce]... "
 		"-- DAEMON ARGS... ({sock} and {dir} are substituted)\n",
 		argv[0]);
 	return 2;
