@@ -43,7 +43,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +54,7 @@
 #include "../log/log.h"
 #include "../metrics/metrics.h"
 #include "../util/iov.h"
+#include "../util/thread.h"
 #include "../vhost/vhost.h"
 #include "../virtq/virtq.h"
 #include "virtio_fs.h"
@@ -267,22 +267,11 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Start a worker with every signal blocked but the interrupt signal. */
+/* A worker: every signal blocked but the interrupt signal. */
 static int spawn_worker_locked(struct vfs_dev *dev)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t t;
-	int ret;
+	int ret = thread_start_serving(NULL, worker_main, dev);
 
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	sigdelset(&all, SIGUSR2);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(&t, &attr, worker_main, dev);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
 	if (!ret) {
 		dev->workers++;
 		dev->free_workers++;
@@ -717,7 +706,6 @@ static int vfs_queue_start(void *opaque, unsigned int idx, struct virtq *vq,
 {
 	struct vfs_dev *dev = opaque;
 	struct vfs_queue *q;
-	sigset_t all, old;
 	int ret;
 
 	if (idx >= dev->nqueues)
@@ -734,11 +722,7 @@ static int vfs_queue_start(void *opaque, unsigned int idx, struct virtq *vq,
 		ret = -errno;
 		goto out_free_iov;
 	}
-	sigfillset(&all);
-	sigdelset(&all, SIGUSR2);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(&q->thread, NULL, queue_main, q);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = thread_start_serving(&q->thread, queue_main, q);
 	if (ret)
 		goto out_close_stop;
 	q->running = true;

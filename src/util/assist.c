@@ -15,11 +15,11 @@
  * The thread that waits for a helper's half spins the same way first.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "assist.h"
+#include "thread.h"
 
 #define ASSIST_MAX_THREADS 4u
 #define ASSIST_SPIN_NS 50000u
@@ -101,24 +101,9 @@ static void *assist_main(void *unused)
 	return NULL;
 }
 
-/* A helper with every signal blocked but the interrupt signal, like the
- * transport's workers. */
 static bool spawn_locked(void)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t t;
-	int ret;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	sigdelset(&all, SIGUSR2);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&t, &attr, assist_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (ret)
+	if (thread_start_serving(NULL, assist_main, NULL))
 		return false;
 	assist_nthreads++;
 	assist_free++;

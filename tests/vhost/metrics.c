@@ -670,6 +670,60 @@ static int split_read(struct dmn *d, uint64_t nodeid, uint64_t fh, uint64_t off,
 	return 0;
 }
 
+/* The daemon started on a share holding big.bin, SPLIT_LEN bytes of
+ * data[i] = i * @mul + i / @div, with big.bin looked up and opened; the
+ * daemon sees the VFSD_BENCH_* settings of @env (NULL-terminated "VAR",
+ * "VALUE" pairs) and no others. 0, or -1 with nothing left running. */
+static int big_start(struct dmn *d, const char *name, uint8_t *data,
+		     unsigned mul, unsigned div, const char *const *env,
+		     uint64_t *nodeid, uint64_t *fh)
+{
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	char path[320];
+	int r;
+
+	if (dmn_prepare(d, name))
+		return -1;
+	for (unsigned i = 0; i < SPLIT_LEN; i++)
+		data[i] = (uint8_t)(i * mul + i / div);
+	snprintf(path, sizeof(path), "%s/big.bin", d->v.share);
+	tu_write_file(path, data, SPLIT_LEN);
+	for (const char *const *v = env; v && *v; v += 2)
+		setenv(v[0], v[1], 1);
+	r = dmn_start(d, NULL, true);
+	for (const char *const *v = env; v && *v; v += 2)
+		unsetenv(v[0]);
+	if (!check(!r, "vfsd serves (%s)", strerror(-r))) {
+		tu_dump_log(d->v.log);
+		dmn_stop(d);
+		vhf_daemon_cleanup(&d->v);
+		return -1;
+	}
+	r = vhf_fuse_lookup(d->v.fe, RQ1, FUSE_ROOT_ID, "big.bin", &e);
+	check(!r, "LOOKUP big.bin (%s)", strerror(-r));
+	r = r ? r : vhf_fuse_open(d->v.fe, RQ1, e.nodeid, O_RDONLY, &o);
+	check(!r, "OPEN big.bin (%s)", strerror(-r));
+	if (r) {
+		dmn_stop_check(d);
+		vhf_daemon_cleanup(&d->v);
+		return -1;
+	}
+	*nodeid = e.nodeid;
+	*fh = o.fh;
+	return 0;
+}
+
+/* What one read of @size at @off gives of big.bin. */
+static uint32_t big_want(uint64_t off, uint32_t size)
+{
+	uint64_t end = off + size;
+
+	if (off >= SPLIT_LEN)
+		return 0;
+	return (uint32_t)((end < SPLIT_LEN ? end : SPLIT_LEN) - off);
+}
+
 /*
  * Each READ below is what one read of the file gives, whether the end of
  * the file falls in the first half, the second or before either, with the
@@ -696,36 +750,15 @@ static void case_split(void)
 		{ 4096, 256u << 10, false }, /* the smallest split */
 	};
 	const unsigned nrd = sizeof(rd) / sizeof(rd[0]);
-	struct fuse_entry_out e;
-	struct fuse_open_out o;
+	uint64_t nodeid, fh;
 	struct resp pg;
-	char path[320];
 	struct dmn d;
-	int r;
+	int r = 0;
 
-	if (dmn_prepare(&d, "split"))
+	if (big_start(&d, "split", data, 7, 4096, NULL, &nodeid, &fh))
 		return;
-	for (unsigned i = 0; i < SPLIT_LEN; i++)
-		data[i] = (uint8_t)(i * 7 + i / 4096);
-	snprintf(path, sizeof(path), "%s/big.bin", d.v.share);
-	tu_write_file(path, data, SPLIT_LEN);
-	r = dmn_start(&d, NULL, true);
-	if (!check(!r, "vfsd serves (%s)", strerror(-r))) {
-		tu_dump_log(d.v.log);
-		dmn_stop(&d);
-		return;
-	}
-	r = vhf_fuse_lookup(d.v.fe, RQ1, FUSE_ROOT_ID, "big.bin", &e);
-	check(!r, "LOOKUP big.bin (%s)", strerror(-r));
-	r = r ? r : vhf_fuse_open(d.v.fe, RQ1, e.nodeid, O_RDONLY, &o);
-	check(!r, "OPEN big.bin (%s)", strerror(-r));
 	for (unsigned i = 0; !r && i < nrd; i++) {
-		uint64_t end = rd[i].off + rd[i].size;
-		uint32_t want =
-			rd[i].off >= SPLIT_LEN ?
-				0 :
-				(uint32_t)((end < SPLIT_LEN ? end : SPLIT_LEN) -
-					   rd[i].off);
+		uint32_t want = big_want(rd[i].off, rd[i].size);
 		uint32_t got = 0;
 		size_t outs[4];
 		unsigned nout = rd[i].pieces ? 4 : 1;
@@ -735,7 +768,7 @@ static void case_split(void)
 		if (!rd[i].pieces)
 			outs[0] = hdr + rd[i].size;
 		memset(buf, 0, sizeof(buf));
-		r = split_read(&d, e.nodeid, o.fh, rd[i].off, rd[i].size, outs,
+		r = split_read(&d, nodeid, fh, rd[i].off, rd[i].size, outs,
 			       nout, buf, &got);
 		check(!r && got == want &&
 			      !memcmp(buf, data + (want ? rd[i].off : 0), want),
@@ -791,46 +824,24 @@ static void case_bounce(void)
 		{ SPLIT_LEN + 8, SPLIT_MIB, true }, /* past EOF: 0 bytes */
 	};
 	const unsigned nrd = sizeof(rd) / sizeof(rd[0]);
-	struct fuse_entry_out e;
-	struct fuse_open_out o;
-	struct resp pg;
-	char path[320];
+	static const char *const env[] = { "VFSD_BENCH_BOUNCE", "1",
+					   "VFSD_BENCH_SPLIT_READS", "0",
+					   NULL };
+	uint64_t nodeid, fh;
 	unsigned bounced = 0;
+	struct resp pg;
 	struct dmn d;
-	int r;
+	int r = 0;
 
-	if (dmn_prepare(&d, "bounce"))
+	if (big_start(&d, "bounce", data, 13, 4093, env, &nodeid, &fh))
 		return;
-	for (unsigned i = 0; i < SPLIT_LEN; i++)
-		data[i] = (uint8_t)(i * 13 + i / 4093);
-	snprintf(path, sizeof(path), "%s/big.bin", d.v.share);
-	tu_write_file(path, data, SPLIT_LEN);
-	setenv("VFSD_BENCH_BOUNCE", "1", 1);
-	setenv("VFSD_BENCH_SPLIT_READS", "0", 1);
-	r = dmn_start(&d, NULL, true);
-	unsetenv("VFSD_BENCH_BOUNCE");
-	unsetenv("VFSD_BENCH_SPLIT_READS");
-	if (!check(!r, "vfsd serves (%s)", strerror(-r))) {
-		tu_dump_log(d.v.log);
-		dmn_stop(&d);
-		return;
-	}
-	r = vhf_fuse_lookup(d.v.fe, RQ1, FUSE_ROOT_ID, "big.bin", &e);
-	check(!r, "LOOKUP big.bin (%s)", strerror(-r));
-	r = r ? r : vhf_fuse_open(d.v.fe, RQ1, e.nodeid, O_RDONLY, &o);
-	check(!r, "OPEN big.bin (%s)", strerror(-r));
 	for (unsigned i = 0; !r && i < nrd; i++) {
-		uint64_t end = rd[i].off + rd[i].size;
-		uint32_t want =
-			rd[i].off >= SPLIT_LEN ?
-				0 :
-				(uint32_t)((end < SPLIT_LEN ? end : SPLIT_LEN) -
-					   rd[i].off);
+		uint32_t want = big_want(rd[i].off, rd[i].size);
 		size_t one = hdr + rd[i].size;
 		uint32_t got = 0;
 
 		memset(buf, 0, sizeof(buf));
-		r = split_read(&d, e.nodeid, o.fh, rd[i].off, rd[i].size,
+		r = split_read(&d, nodeid, fh, rd[i].off, rd[i].size,
 			       rd[i].pieces ? pieces : &one,
 			       rd[i].pieces ? 3 : 1, buf, &got);
 		check(!r && got == want &&
