@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "frontend.h"
 #include "testutil.h"
@@ -75,4 +76,71 @@ int vhf_daemon_stop(struct vhf_daemon *d)
 void vhf_daemon_cleanup(struct vhf_daemon *d)
 {
 	tu_remove_tree(d->dir);
+}
+
+static void case_usage(const struct vhf_harness *h, const char *argv0)
+{
+	fprintf(stderr, "usage: %s [-v] [--case ", argv0);
+	for (size_t k = 0; k < h->ncases; k++)
+		fprintf(stderr, "%s%s", k ? "|" : "", h->cases[k].name);
+	fprintf(stderr, "]... -- DAEMON ARGS... ({sock} and {dir} are "
+			"substituted)\n");
+}
+
+int vhf_run_cases(const struct vhf_harness *h, int argc, char **argv)
+{
+	bool *want = calloc(h->ncases ? h->ncases : 1, sizeof(*want));
+	bool any = false;
+	size_t k;
+	int i;
+
+	if (!want)
+		return 1;
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "-v")) {
+			vhf_verbose = 1;
+		} else if (!strcmp(argv[i], "--case") && i + 1 < argc) {
+			for (k = 0; k < h->ncases; k++)
+				if (!strcmp(argv[i + 1], h->cases[k].name))
+					break;
+			if (k == h->ncases)
+				goto usage;
+			want[k] = any = true;
+			i++;
+		} else {
+			goto usage;
+		}
+	}
+	if (i + 1 >= argc)
+		goto usage;
+	if (h->need_root && geteuid() != 0) {
+		fprintf(stderr, "%s: needs root\n", h->prog);
+		free(want);
+		return 1;
+	}
+	*h->daemon_argv = argv + i + 1;
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	snprintf(h->tmpdir, h->tmpdir_len, "/tmp/%s.XXXXXX", h->prog);
+	if (!mkdtemp(h->tmpdir)) {
+		perror("mkdtemp");
+		free(want);
+		return 1;
+	}
+	if (h->tmpdir_mode)
+		chmod(h->tmpdir, h->tmpdir_mode);
+	for (k = 0; k < h->ncases; k++) {
+		if (any && !want[k])
+			continue;
+		*h->cur_case = h->cases[k].name;
+		h->cases[k].fn();
+	}
+	tu_remove_tree(h->tmpdir);
+	free(want);
+	printf("%s\n", *h->fails ? "FAIL" : "PASS");
+	return *h->fails ? 1 : 0;
+usage:
+	case_usage(h, argv[0]);
+	free(want);
+	return 2;
 }

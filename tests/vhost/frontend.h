@@ -384,6 +384,36 @@ int vhf_daemon_stop(struct vhf_daemon *d);
 /* Remove its directory and everything in it. */
 void vhf_daemon_cleanup(struct vhf_daemon *d);
 
+/*
+ * The main() of a harness program made of named cases:
+ *
+ *   PROG [-v] [--case NAME]... -- DAEMON ARGS...
+ *
+ * runs the cases asked for, or all of them, in table order, each with
+ * *cur_case set to its name, in a fresh directory /tmp/PROG.XXXXXX
+ * (written to tmpdir, chmod'ed to tmpdir_mode unless 0) that is removed
+ * afterwards; *daemon_argv gets DAEMON ARGS. Prints PASS or FAIL from
+ * *fails and returns the exit status: 0, 1, or 2 for a bad command line.
+ */
+struct vhf_case {
+	const char *name;
+	void (*fn)(void);
+};
+struct vhf_harness {
+	const char *prog;
+	const struct vhf_case *cases;
+	size_t ncases;
+	bool need_root;
+	mode_t tmpdir_mode;
+	/* the program's globals */
+	char *tmpdir;
+	size_t tmpdir_len;
+	char *const **daemon_argv;
+	const char **cur_case;
+	const int *fails;
+};
+int vhf_run_cases(const struct vhf_harness *h, int argc, char **argv);
+
 /* Diagnostics for the test programs: vhf_note() prints "# ..." lines
  * while vhf_verbose is set (their -v option). */
 extern int vhf_verbose;

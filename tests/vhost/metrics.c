@@ -1558,67 +1558,27 @@ static void case_logflood(void)
 	vhf_daemon_cleanup(&d.v);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct vhf_case cases[] = {
 	{ "counts", case_counts },     { "clients", case_clients },
 	{ "threads", case_threads },   { "socket", case_socket },
 	{ "logflood", case_logflood }, { "split", case_split },
 	{ "bounce", case_bounce },
 };
 
-#define NCASES (sizeof(cases) / sizeof(cases[0]))
-
 int main(int argc, char **argv)
 {
-	bool want[NCASES] = { false }, any = false;
-	unsigned k;
-	int i;
+	const struct vhf_harness h = {
+		.prog = "vhost-metrics",
+		.cases = cases,
+		.ncases = sizeof(cases) / sizeof(cases[0]),
+		.need_root = true,
+		.tmpdir_mode = 0755,
+		.tmpdir = tmpdir,
+		.tmpdir_len = sizeof(tmpdir),
+		.daemon_argv = &daemon_argv,
+		.cur_case = &cur_case,
+		.fails = &fails,
+	};
 
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "-v")) {
-			vhf_verbose = 1;
-		} else if (!strcmp(argv[i], "--case") && i + 1 < argc) {
-			for (k = 0; k < NCASES; k++)
-				if (!strcmp(argv[i + 1], cases[k].name))
-					break;
-			if (k == NCASES)
-				goto usage;
-			want[k] = any = true;
-			i++;
-		} else {
-			goto usage;
-		}
-	}
-	if (i + 1 >= argc)
-		goto usage;
-	if (geteuid() != 0) {
-		fprintf(stderr, "vhost-metrics: needs root\n");
-		return 1;
-	}
-	daemon_argv = argv + i + 1;
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vhost-metrics.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	chmod(tmpdir, 0755);
-	for (k = 0; k < NCASES; k++) {
-		if (any && !want[k])
-			continue;
-		cur_case = cases[k].name;
-		cases[k].fn();
-	}
-	tu_remove_tree(tmpdir);
-	printf("%s\n", fails ? "FAIL" : "PASS");
-	return fails ? 1 : 0;
-usage:
-	fprintf(stderr,
-		"usage: %s [-v] [--case counts|clients|threads|socket|logflood|split|bounce]... "
-		"-- DAEMON ARGS... ({sock} and {dir} are substituted)\n",
-		argv[0]);
-	return 2;
+	return vhf_run_cases(&h, argc, argv);
 }

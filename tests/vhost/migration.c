@@ -1658,10 +1658,7 @@ out:
 
 /* ---- main ---- */
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct vhf_case cases[] = {
 	{ "dirty-log", case_dirty_log },
 	{ "find-paths", case_find_paths },
 	{ "file-handles", case_file_handles },
@@ -1672,52 +1669,20 @@ static const struct {
 	{ "corrupt", case_corrupt },
 };
 
-#define NCASES (sizeof(cases) / sizeof(cases[0]))
-
 int main(int argc, char **argv)
 {
-	bool want[NCASES] = { false }, any = false;
-	unsigned k;
-	int i;
+	const struct vhf_harness h = {
+		.prog = "vhost-migration",
+		.cases = cases,
+		.ncases = sizeof(cases) / sizeof(cases[0]),
+		.need_root = false,
+		.tmpdir_mode = 0,
+		.tmpdir = tmpdir,
+		.tmpdir_len = sizeof(tmpdir),
+		.daemon_argv = &daemon_argv,
+		.cur_case = &cur_case,
+		.fails = &fails,
+	};
 
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "-v")) {
-			vhf_verbose = 1;
-		} else if (!strcmp(argv[i], "--case") && i + 1 < argc) {
-			for (k = 0; k < NCASES; k++)
-				if (!strcmp(argv[i + 1], cases[k].name))
-					break;
-			if (k == NCASES)
-				goto usage;
-			want[k] = any = true;
-			i++;
-		} else {
-			goto usage;
-		}
-	}
-	if (i + 1 >= argc)
-		goto usage;
-	daemon_argv = argv + i + 1;
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vhost-migration.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	for (k = 0; k < NCASES; k++) {
-		if (any && !want[k])
-			continue;
-		cur_case = cases[k].name;
-		cases[k].fn();
-	}
-	tu_remove_tree(tmpdir);
-	printf("%s\n", fails ? "FAIL" : "PASS");
-	return fails ? 1 : 0;
-usage:
-	fprintf(stderr,
-		"usage: %s [-v] [--case NAME]... -- DAEMON ARGS... ({sock} "
-		"and {dir} are substituted)\n",
-		argv[0]);
-	return 2;
+	return vhf_run_cases(&h, argc, argv);
 }
