@@ -352,7 +352,20 @@ def run_one(vfsd, tmp, args, expect, peer, base):
                     return "exited %d: %s" % (proc.returncode,
                                               err.decode().strip())
             proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=20)
+            try:
+                out, err = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                if not peer:
+                    raise
+                # What a peer's row records is that it takes the
+                # option and serves; how it exits is its own business
+                # (QEMU's C daemon now and then ignores a SIGTERM that
+                # comes while its sandbox is being set up).
+                proc.kill()
+                proc.communicate()
+                print("# %s: served, then outlived SIGTERM for 20 s: "
+                      "killed" % " ".join(args))
+                return None
             if proc.returncode != 0 and not peer:
                 return "exit %d after SIGTERM: %s" % (
                     proc.returncode, err.decode().strip())
