@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/bench.h"
 #include "../util/iov.h"
 #include "../log/log.h"
 #include "../metrics/metrics.h"
@@ -596,54 +597,45 @@ static uint8_t *bounce_buffer(void)
 	return b;
 }
 
-/* Read @len bytes at @off through a bounce buffer into @v. Returns the
- * bytes read, or -errno if none were; -ENOMEM when no buffer could be had
- * (the caller then reads directly). */
-static ssize_t read_bounced(int fd, const struct iovec *v, int n, size_t len,
-			    off_t off)
+/* Read @len bytes at @off into @v through the bounce buffer @b. Returns
+ * the bytes read, or -errno if none were. */
+static ssize_t read_bounced(int fd, uint8_t *b, const struct iovec *v, int n,
+			    size_t len, off_t off)
 {
 	/* where the guest's buffers sit relative to the file, mod a page */
 	uint64_t dist =
 		((uintptr_t)v[0].iov_base - (uint64_t)off) & (PT_PAGE - 1);
-	uint8_t *b = bounce_buffer();
 	size_t done = 0;
-	ssize_t ret = 0;
 
-	if (!b)
-		return -ENOMEM;
 	while (done < len) {
-		size_t want = len - done;
 		off_t at = off + (off_t)done;
 		/* Half a page from both the file position and the guest
 		 * buffer, modulo a page: far from the slow distances of
 		 * "rep movsb" and from the 4 KiB aliasing that slows
 		 * memcpy's vector loop when its stores run just ahead of its
 		 * loads. */
-		uint8_t *dst = b + (((uint64_t)at + dist + PT_PAGE / 2) &
-				    (PT_PAGE - 1));
-		ssize_t r;
+		struct iovec piece = {
+			.iov_base = b + (((uint64_t)at + dist + PT_PAGE / 2) &
+					 (PT_PAGE - 1)),
+			.iov_len = len - done < PT_BOUNCE_CHUNK ?
+					   len - done :
+					   PT_BOUNCE_CHUNK,
+		};
+		ssize_t r = rw_loop(fd, &piece, 1, piece.iov_len, at, false);
 
-		if (want > PT_BOUNCE_CHUNK)
-			want = PT_BOUNCE_CHUNK;
-		r = pread(fd, dst, want, at);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
+		if (r <= 0) {
 			if (!done)
-				ret = -errno;
+				return r;
 			break;
 		}
-		if (r == 0)
-			break; /* end of file */
-		iov_from_buf(v, n, done, dst, (size_t)r);
+		iov_from_buf(v, n, done, piece.iov_base, (size_t)r);
 		done += (size_t)r;
+		if ((size_t)r < piece.iov_len)
+			break; /* end of file, or an error after some */
 	}
-	if (done) {
-		ret = (ssize_t)done;
-		if (metrics_enabled())
-			metrics_count_bounce();
-	}
-	return ret;
+	if (done && metrics_enabled())
+		metrics_count_bounce();
+	return (ssize_t)done;
 }
 
 /* Time one read of @len bytes of @fd into @dst, best of 5, in ns. */
@@ -669,15 +661,15 @@ static uint64_t probe_read_ns(int fd, void *dst, size_t len)
 
 void pt_bounce_probe(struct pt_fs *fs)
 {
-	const char *env = getenv("VFSD_BENCH_BOUNCE");
 	const size_t len = 256u << 10;
+	unsigned long long forced;
 	uint64_t fast, slow;
 	uint8_t *buf;
 	int fd;
 
 	fs->bounce_reads = false;
-	if (env && (!strcmp(env, "0") || !strcmp(env, "1"))) {
-		fs->bounce_reads = env[0] == '1';
+	if (bench_setting("VFSD_BENCH_BOUNCE", 0, 1, &forced)) {
+		fs->bounce_reads = forced;
 		log_info("benchmark setting: READs near a page alias %s",
 			 fs->bounce_reads ? "always bounced" : "never bounced");
 		return;
@@ -716,6 +708,7 @@ ssize_t pt_op_read(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 {
 	struct pt_fs *fs = vfs;
 	struct pt_handle *h;
+	uint8_t *bounce = NULL;
 	size_t len;
 	ssize_t ret;
 
@@ -725,11 +718,13 @@ ssize_t pt_op_read(void *vfs, const struct fuse_ctx *ctx, uint64_t nodeid,
 	if (!h)
 		return -EBADF;
 	len = rw_len(in->size, iov, iovcnt);
-	ret = -ENOMEM;
 	if (fs->bounce_reads && len >= PT_BOUNCE_MIN &&
 	    near_alias(iov, iovcnt, (off_t)in->offset))
-		ret = read_bounced(h->fd, iov, iovcnt, len, (off_t)in->offset);
-	if (ret == -ENOMEM)
+		bounce = bounce_buffer(); /* NULL: read directly after all */
+	if (bounce)
+		ret = read_bounced(h->fd, bounce, iov, iovcnt, len,
+				   (off_t)in->offset);
+	else
 		ret = rw_loop(h->fd, iov, iovcnt, len, (off_t)in->offset,
 			      false);
 	pt_handle_put(fs, h);

@@ -53,6 +53,7 @@
 #include "../fuse/fuse_server.h"
 #include "../log/log.h"
 #include "../metrics/metrics.h"
+#include "../util/bench.h"
 #include "../util/iov.h"
 #include "../util/thread.h"
 #include "../vhost/vhost.h"
@@ -449,59 +450,35 @@ static void dispatch(struct vfs_queue *q, const struct virtq_elem *elem)
 
 static uint32_t offload_threshold(bool *fixed)
 {
-	const char *s = getenv("VFSD_BENCH_OFFLOAD_IO_BYTES");
 	unsigned long long v;
-	char *end;
 
-	*fixed = false;
-	if (!s || !*s)
+	*fixed =
+		bench_setting("VFSD_BENCH_OFFLOAD_IO_BYTES", 0, UINT32_MAX, &v);
+	if (!*fixed)
 		return VFS_OFFLOAD_IO_BYTES;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > UINT32_MAX) {
-		log_warn("ignoring VFSD_BENCH_OFFLOAD_IO_BYTES=%s", s);
-		return VFS_OFFLOAD_IO_BYTES;
-	}
 	log_info(
 		"benchmark setting: READ/WRITE of %llu bytes and more always go to workers",
 		v);
-	*fixed = true;
 	return (uint32_t)v;
 }
 
 static uint32_t poll_max(void)
 {
-	const char *s = getenv("VFSD_BENCH_POLL_MAX_NS");
-	unsigned long v;
-	char *end;
+	unsigned long long v;
 
-	if (!s || !*s)
+	if (!bench_setting("VFSD_BENCH_POLL_MAX_NS", 0, 1000000000ull, &v))
 		return VFS_POLL_MAX_NS;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > 1000000000ul) {
-		log_warn("ignoring VFSD_BENCH_POLL_MAX_NS=%s", s);
-		return VFS_POLL_MAX_NS;
-	}
-	log_info("benchmark setting: queues poll for at most %lu ns", v);
+	log_info("benchmark setting: queues poll for at most %llu ns", v);
 	return (uint32_t)v;
 }
 
 static unsigned int notify_batch(void)
 {
-	const char *s = getenv("VFSD_BENCH_NOTIFY_BATCH");
-	unsigned long v;
-	char *end;
+	unsigned long long v;
 
-	if (!s || !*s)
+	if (!bench_setting("VFSD_BENCH_NOTIFY_BATCH", 1, 65536, &v))
 		return VFS_NOTIFY_BATCH;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v == 0 || v > 65536) {
-		log_warn("ignoring VFSD_BENCH_NOTIFY_BATCH=%s", s);
-		return VFS_NOTIFY_BATCH;
-	}
-	log_info("benchmark setting: a signal per %lu inline replies", v);
+	log_info("benchmark setting: a signal per %llu inline replies", v);
 	return (unsigned int)v;
 }
 
@@ -509,17 +486,13 @@ static unsigned int notify_batch(void)
  * benchmarks that compare with and without. */
 static bool split_reads(void)
 {
-	const char *s = getenv("VFSD_BENCH_SPLIT_READS");
+	unsigned long long v;
 
-	if (!s || !*s)
+	if (!bench_setting("VFSD_BENCH_SPLIT_READS", 0, 1, &v))
 		return true;
-	if (strcmp(s, "0") && strcmp(s, "1")) {
-		log_warn("ignoring VFSD_BENCH_SPLIT_READS=%s", s);
-		return true;
-	}
-	if (!strcmp(s, "0"))
+	if (!v)
 		log_info("benchmark setting: large READs are not split");
-	return s[0] == '1';
+	return v;
 }
 
 static void queue_fault(struct vfs_queue *q)

@@ -151,13 +151,3 @@ void assist_wait(struct assist_job *job)
 		pthread_cond_wait(&assist_done, &assist_lock);
 	pthread_mutex_unlock(&assist_lock);
 }
-
-unsigned int assist_threads(void)
-{
-	unsigned int n;
-
-	pthread_mutex_lock(&assist_lock);
-	n = assist_nthreads;
-	pthread_mutex_unlock(&assist_lock);
-	return n;
-}

@@ -27,7 +27,4 @@ bool assist_start(struct assist_job *job);
 /* Until @job, started by assist_start(), has run. */
 void assist_wait(struct assist_job *job);
 
-/* Helpers started so far (for tests and the metrics). */
-unsigned int assist_threads(void);
-
 #endif
