@@ -6,6 +6,7 @@
  * without the test utilities.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,23 @@ void vhf_daemon_cleanup(struct vhf_daemon *d)
 	tu_remove_tree(d->dir);
 }
 
+int vhf_fails;
+const char *vhf_case = "";
+char vhf_tmpdir[64];
+char *const *vhf_daemon_argv;
+static int vhf_checks;
+
+bool vhf_check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tu_vcheck_line(ok, ++vhf_checks, vhf_case, fmt, ap);
+	va_end(ap);
+	vhf_fails += !ok;
+	return ok;
+}
+
 static void case_usage(const struct vhf_harness *h, const char *argv0)
 {
 	fprintf(stderr, "usage: %s [-v] [--case ", argv0);
@@ -118,27 +136,27 @@ int vhf_run_cases(const struct vhf_harness *h, int argc, char **argv)
 		free(want);
 		return 1;
 	}
-	*h->daemon_argv = argv + i + 1;
+	vhf_daemon_argv = argv + i + 1;
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(h->tmpdir, h->tmpdir_len, "/tmp/%s.XXXXXX", h->prog);
-	if (!mkdtemp(h->tmpdir)) {
+	snprintf(vhf_tmpdir, sizeof(vhf_tmpdir), "/tmp/%s.XXXXXX", h->prog);
+	if (!mkdtemp(vhf_tmpdir)) {
 		perror("mkdtemp");
 		free(want);
 		return 1;
 	}
 	if (h->tmpdir_mode)
-		chmod(h->tmpdir, h->tmpdir_mode);
+		chmod(vhf_tmpdir, h->tmpdir_mode);
 	for (k = 0; k < h->ncases; k++) {
 		if (any && !want[k])
 			continue;
-		*h->cur_case = h->cases[k].name;
+		vhf_case = h->cases[k].name;
 		h->cases[k].fn();
 	}
-	tu_remove_tree(h->tmpdir);
+	tu_remove_tree(vhf_tmpdir);
 	free(want);
-	printf("%s\n", *h->fails ? "FAIL" : "PASS");
-	return *h->fails ? 1 : 0;
+	printf("%s\n", vhf_fails ? "FAIL" : "PASS");
+	return vhf_fails ? 1 : 0;
 usage:
 	case_usage(h, argv[0]);
 	free(want);

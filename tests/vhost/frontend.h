@@ -390,10 +390,12 @@ void vhf_daemon_cleanup(struct vhf_daemon *d);
  *   PROG [-v] [--case NAME]... -- DAEMON ARGS...
  *
  * runs the cases asked for, or all of them, in table order, each with
- * *cur_case set to its name, in a fresh directory /tmp/PROG.XXXXXX
- * (written to tmpdir, chmod'ed to tmpdir_mode unless 0) that is removed
- * afterwards; *daemon_argv gets DAEMON ARGS. Prints PASS or FAIL from
- * *fails and returns the exit status: 0, 1, or 2 for a bad command line.
+ * vhf_case set to its name, in a fresh directory /tmp/PROG.XXXXXX
+ * (vhf_tmpdir, chmod'ed to tmpdir_mode unless 0) that is removed
+ * afterwards; vhf_daemon_argv gets DAEMON ARGS. Prints PASS or FAIL from
+ * vhf_fails and returns the exit status: 0, 1, or 2 for a bad command
+ * line. vhf_check() prints one numbered ok/not ok line naming the case
+ * and counts the failures.
  */
 struct vhf_case {
 	const char *name;
@@ -405,13 +407,13 @@ struct vhf_harness {
 	size_t ncases;
 	bool need_root;
 	mode_t tmpdir_mode;
-	/* the program's globals */
-	char *tmpdir;
-	size_t tmpdir_len;
-	char *const **daemon_argv;
-	const char **cur_case;
-	const int *fails;
 };
+extern int vhf_fails;
+extern const char *vhf_case;
+extern char vhf_tmpdir[64];
+extern char *const *vhf_daemon_argv;
+bool vhf_check(bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 int vhf_run_cases(const struct vhf_harness *h, int argc, char **argv);
 
 /* Diagnostics for the test programs: vhf_note() prints "# ..." lines

@@ -49,24 +49,6 @@
 #define REUSE_TRIES 2000 /* creates until the inode number comes back */
 #define CAP_DAC_READ_SEARCH_BIT 2
 
-static int fails, checks;
-static const char *cur_case = "";
-static char tmpdir[64];
-static char *const *daemon_argv;
-
-static bool check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static bool check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	tu_vcheck_line(ok, ++checks, cur_case, fmt, ap);
-	va_end(ap);
-	fails += !ok;
-	return ok;
-}
-
 static const char *errname(int r)
 {
 	return r ? strerror(-r) : "ok";
@@ -77,15 +59,16 @@ static const char *errname(int r)
 static int dmn_start(struct vhf_daemon *d, const char *const *extra,
 		     bool connect)
 {
-	return vhf_daemon_start(d, daemon_argv, extra, connect, RQ);
+	return vhf_daemon_start(d, vhf_daemon_argv, extra, connect, RQ);
 }
 
 static void dmn_stop_check(struct vhf_daemon *d)
 {
 	int status = vhf_daemon_stop(d);
 
-	if (!check(status == 0, "the daemon exits 0 after the disconnect (%s)",
-		   status < 0 ? "killed" : tu_status_str(status)))
+	if (!vhf_check(status == 0,
+		       "the daemon exits 0 after the disconnect (%s)",
+		       status < 0 ? "killed" : tu_status_str(status)))
 		tu_dump_log(d->log);
 }
 
@@ -167,8 +150,8 @@ static void reuse_with(const char *label, const char *const *extra)
 	struct vhf_daemon d;
 	int r;
 
-	if (!check(!vhf_daemon_prepare(&d, tmpdir, label),
-		   "%s: prepare the share", label))
+	if (!vhf_check(!vhf_daemon_prepare(&d, vhf_tmpdir, label),
+		       "%s: prepare the share", label))
 		return;
 	r = host_file(&d, "a", "old");
 	if (!r)
@@ -179,76 +162,78 @@ static void reuse_with(const char *label, const char *const *extra)
 		r = -errno;
 	if (!r)
 		r = make_flood(&d);
-	if (!check(!r, "%s: files on the host (%s)", label, errname(r)))
+	if (!vhf_check(!r, "%s: files on the host (%s)", label, errname(r)))
 		goto out;
 	r = dmn_start(&d, extra, true);
-	if (!check(!r, "%s: start, connect, INIT (%s)", label, errname(r)))
+	if (!vhf_check(!r, "%s: start, connect, INIT (%s)", label, errname(r)))
 		goto out_stop;
 	ino_a = host_ino(&d, "a");
 	r = vhf_fuse_lookup(d.fe, RQ, FUSE_ROOT_ID, "a", &ea);
 	if (!r)
 		r = vhf_fuse_lookup(d.fe, RQ, FUSE_ROOT_ID, "h1", &eh1);
-	if (!check(!r && ea.attr.ino == ino_a, "%s: LOOKUP a and h1 (%s)",
-		   label, errname(r)))
+	if (!vhf_check(!r && ea.attr.ino == ino_a, "%s: LOOKUP a and h1 (%s)",
+		       label, errname(r)))
 		goto out_stop;
 
 	errs = flood(&d);
-	check(errs == 0, "%s: %u more files looked up and held (%u errors)",
-	      label, FLOOD, errs);
+	vhf_check(errs == 0, "%s: %u more files looked up and held (%u errors)",
+		  label, FLOOD, errs);
 
 	/* Hard links: one node, before and after the eviction. */
 	r = vhf_fuse_lookup(d.fe, RQ, FUSE_ROOT_ID, "h2", &eh2);
 	if (!r)
 		r = vhf_fuse_lookup(d.fe, RQ, FUSE_ROOT_ID, "h1", &eh3);
-	check(!r && eh2.nodeid == eh1.nodeid && eh3.nodeid == eh1.nodeid,
-	      "%s: h1 and h2 (hard links) are one node after eviction "
-	      "(%s; %llu %llu %llu)",
-	      label, errname(r), (unsigned long long)eh1.nodeid,
-	      (unsigned long long)eh2.nodeid, (unsigned long long)eh3.nodeid);
+	vhf_check(!r && eh2.nodeid == eh1.nodeid && eh3.nodeid == eh1.nodeid,
+		  "%s: h1 and h2 (hard links) are one node after eviction "
+		  "(%s; %llu %llu %llu)",
+		  label, errname(r), (unsigned long long)eh1.nodeid,
+		  (unsigned long long)eh2.nodeid,
+		  (unsigned long long)eh3.nodeid);
 	r = read_node(d.fe, eh2.nodeid, "linked");
-	check(!r, "%s: the evicted hard-linked node reads its bytes (%s)",
-	      label, errname(r));
+	vhf_check(!r, "%s: the evicted hard-linked node reads its bytes (%s)",
+		  label, errname(r));
 
 	/* The host reuses a's inode number for a new file. */
 	snprintf(path, sizeof(path), "%s/a", d.share);
-	if (!check(unlink(path) == 0, "%s: unlink a on the host", label))
+	if (!vhf_check(unlink(path) == 0, "%s: unlink a on the host", label))
 		goto out_stop;
 	for (i = 0; i < REUSE_TRIES; i++) {
 		snprintf(name, sizeof(name), "b%04u", i);
 		if (host_file(&d, name, "new") || host_ino(&d, name) == ino_a)
 			break;
 	}
-	if (!check(i < REUSE_TRIES && host_ino(&d, name) == ino_a,
-		   "%s: the host gave inode %llu to a new file (%s after %u "
-		   "creates; only if the daemon closed its fd of a)",
-		   label, (unsigned long long)ino_a, name, i + 1))
+	if (!vhf_check(
+		    i < REUSE_TRIES && host_ino(&d, name) == ino_a,
+		    "%s: the host gave inode %llu to a new file (%s after %u "
+		    "creates; only if the daemon closed its fd of a)",
+		    label, (unsigned long long)ino_a, name, i + 1))
 		goto out_stop;
 	r = vhf_fuse_lookup(d.fe, RQ, FUSE_ROOT_ID, name, &eb);
-	check(!r && eb.nodeid != ea.nodeid && eb.attr.ino == ino_a,
-	      "%s: LOOKUP %s: a new nodeid (%llu, a was %llu) (%s)", label,
-	      name, (unsigned long long)eb.nodeid,
-	      (unsigned long long)ea.nodeid, errname(r));
+	vhf_check(!r && eb.nodeid != ea.nodeid && eb.attr.ino == ino_a,
+		  "%s: LOOKUP %s: a new nodeid (%llu, a was %llu) (%s)", label,
+		  name, (unsigned long long)eb.nodeid,
+		  (unsigned long long)ea.nodeid, errname(r));
 	r = read_node(d.fe, eb.nodeid, "new");
-	check(!r, "%s: the new node reads the new file's bytes (%s)", label,
-	      errname(r));
+	vhf_check(!r, "%s: the new node reads the new file's bytes (%s)", label,
+		  errname(r));
 	r = vhf_fuse_getattr(d.fe, RQ, ea.nodeid, &ao);
-	check(r == -ENOENT || r == -ESTALE,
-	      "%s: GETATTR of a's old nodeid fails (%s), never the new "
-	      "file's attributes",
-	      label, errname(r));
+	vhf_check(r == -ENOENT || r == -ESTALE,
+		  "%s: GETATTR of a's old nodeid fails (%s), never the new "
+		  "file's attributes",
+		  label, errname(r));
 	r = vhf_fuse_open(d.fe, RQ, ea.nodeid, O_RDONLY,
 			  &(struct fuse_open_out){ 0 });
-	check(r == -ENOENT || r == -ESTALE,
-	      "%s: OPEN of a's old nodeid fails (%s)", label, errname(r));
+	vhf_check(r == -ENOENT || r == -ESTALE,
+		  "%s: OPEN of a's old nodeid fails (%s)", label, errname(r));
 	r = vhf_fuse_lookup(d.fe, RQ, FUSE_ROOT_ID, name, &eb2);
-	check(!r && eb2.nodeid == eb.nodeid,
-	      "%s: LOOKUP %s again: the same nodeid (%s)", label, name,
-	      errname(r));
+	vhf_check(!r && eb2.nodeid == eb.nodeid,
+		  "%s: LOOKUP %s again: the same nodeid (%s)", label, name,
+		  errname(r));
 	vhf_fuse_forget(d.fe, ea.nodeid, 1);
 	r = vhf_fuse_getattr(d.fe, RQ, eb.nodeid, &ao);
-	check(!r && ao.attr.ino == ino_a,
-	      "%s: after FORGET of the old node the new one serves (%s)", label,
-	      errname(r));
+	vhf_check(!r && ao.attr.ino == ino_a,
+		  "%s: after FORGET of the old node the new one serves (%s)",
+		  label, errname(r));
 out_stop:
 	dmn_stop_check(&d);
 out:
@@ -296,15 +281,17 @@ static void case_nohandles(void)
 	struct vhf_daemon d;
 	int r, status, lines;
 
-	if (!check(!vhf_daemon_prepare(&d, tmpdir, "nohandles"), "prepare"))
+	if (!vhf_check(!vhf_daemon_prepare(&d, vhf_tmpdir, "nohandles"),
+		       "prepare"))
 		return;
 	errno = 0;
-	if (!check(mount("vfsd-test", d.share, "ramfs", 0, "mode=0755") == 0,
-		   "mount ramfs on the share (%s)",
-		   errno ? strerror(errno) : "ok"))
+	if (!vhf_check(mount("vfsd-test", d.share, "ramfs", 0, "mode=0755") ==
+			       0,
+		       "mount ramfs on the share (%s)",
+		       errno ? strerror(errno) : "ok"))
 		goto out;
 	r = host_file(&d, "f", "ramfs");
-	check(!r, "a file on the ramfs share (%s)", errname(r));
+	vhf_check(!r, "a file on the ramfs share (%s)", errname(r));
 	for (unsigned m = 0; m < 3; m++) {
 		snprintf(opt, sizeof(opt), "--inode-file-handles=%s", modes[m]);
 		if (m == 0) {
@@ -313,16 +300,16 @@ static void case_nohandles(void)
 				r = vhf_reap(d.pid, 10000, &status);
 			d.started = r != 0;
 			lines = log_lines(d.log, last, sizeof(last));
-			check(!r && WIFEXITED(status) &&
-				      WEXITSTATUS(status) != 0,
-			      "%s on ramfs: refuses to start (%s)", opt,
-			      r ? errname(r) : tu_status_str(status));
-			check(lines == 1 && strstr(last, "file handles"),
-			      "%s: one line naming file handles (%d lines: "
-			      "\"%s\")",
-			      opt, lines, last);
-			check(access(d.sock, F_OK) != 0,
-			      "%s: no socket left behind", opt);
+			vhf_check(!r && WIFEXITED(status) &&
+					  WEXITSTATUS(status) != 0,
+				  "%s on ramfs: refuses to start (%s)", opt,
+				  r ? errname(r) : tu_status_str(status));
+			vhf_check(lines == 1 && strstr(last, "file handles"),
+				  "%s: one line naming file handles (%d lines: "
+				  "\"%s\")",
+				  opt, lines, last);
+			vhf_check(access(d.sock, F_OK) != 0,
+				  "%s: no socket left behind", opt);
 			vhf_daemon_stop(&d);
 			continue;
 		}
@@ -331,8 +318,8 @@ static void case_nohandles(void)
 			r = vhf_fuse_lookup(d.fe, RQ, FUSE_ROOT_ID, "f", &e);
 		if (!r)
 			r = read_node(d.fe, e.nodeid, "ramfs");
-		check(!r, "%s on ramfs: serves, LOOKUP+OPEN+READ (%s)", opt,
-		      errname(r));
+		vhf_check(!r, "%s on ramfs: serves, LOOKUP+OPEN+READ (%s)", opt,
+			  errname(r));
 		dmn_stop_check(&d);
 	}
 	umount2(d.share, MNT_DETACH);
@@ -352,44 +339,45 @@ static void submount_with(const char *mode)
 	int r;
 
 	snprintf(opt, sizeof(opt), "--inode-file-handles=%s", mode);
-	if (!check(!vhf_daemon_prepare(&d, tmpdir, mode), "%s: prepare", opt))
+	if (!vhf_check(!vhf_daemon_prepare(&d, vhf_tmpdir, mode), "%s: prepare",
+		       opt))
 		return;
 	snprintf(sub, sizeof(sub), "%s/sub", d.share);
 	errno = 0;
-	if (!check(mkdir(sub, 0755) == 0 && mount("vfsd-test", sub, "ramfs", 0,
-						  "mode=0755") == 0,
-		   "%s: ramfs mounted at share/sub (%s)", opt,
-		   errno ? strerror(errno) : "ok"))
+	if (!vhf_check(mkdir(sub, 0755) == 0 && mount("vfsd-test", sub, "ramfs",
+						      0, "mode=0755") == 0,
+		       "%s: ramfs mounted at share/sub (%s)", opt,
+		       errno ? strerror(errno) : "ok"))
 		goto out;
 	r = host_file(&d, "sub/f", "on ramfs");
 	if (!r)
 		r = make_flood(&d);
-	if (!check(!r, "%s: files on the host (%s)", opt, errname(r)))
+	if (!vhf_check(!r, "%s: files on the host (%s)", opt, errname(r)))
 		goto out_umount;
 	r = dmn_start(&d, (const char *[]){ opt, NULL }, true);
-	if (!check(!r, "%s: start, connect, INIT (%s)", opt, errname(r)))
+	if (!vhf_check(!r, "%s: start, connect, INIT (%s)", opt, errname(r)))
 		goto out_stop;
 	r = vhf_fuse_lookup(d.fe, RQ, FUSE_ROOT_ID, "sub", &es);
 	if (!strcmp(mode, "mandatory")) {
-		check(r < 0 && r != -ENOENT,
-		      "%s: LOOKUP of a submount without handles fails (%s)",
-		      opt, errname(r));
+		vhf_check(r < 0 && r != -ENOENT,
+			  "%s: LOOKUP of a submount without handles fails (%s)",
+			  opt, errname(r));
 		r = vhf_fuse_getattr(d.fe, RQ, FUSE_ROOT_ID, &ao);
-		check(!r, "%s: still serving (%s)", opt, errname(r));
+		vhf_check(!r, "%s: still serving (%s)", opt, errname(r));
 		goto out_stop;
 	}
 	if (!r)
 		r = vhf_fuse_lookup(d.fe, RQ, es.nodeid, "f", &ef);
-	if (!check(!r, "%s: LOOKUP sub and sub/f (%s)", opt, errname(r)))
+	if (!vhf_check(!r, "%s: LOOKUP sub and sub/f (%s)", opt, errname(r)))
 		goto out_stop;
 	errs = flood(&d);
-	check(errs == 0, "%s: %u more files looked up and held (%u errors)",
-	      opt, FLOOD, errs);
+	vhf_check(errs == 0, "%s: %u more files looked up and held (%u errors)",
+		  opt, FLOOD, errs);
 	r = vhf_fuse_getattr(d.fe, RQ, ef.nodeid, &ao);
 	if (!r)
 		r = read_node(d.fe, ef.nodeid, "on ramfs");
-	check(!r, "%s: sub/f (no handle: its fd is kept) still served (%s)",
-	      opt, errname(r));
+	vhf_check(!r, "%s: sub/f (no handle: its fd is kept) still served (%s)",
+		  opt, errname(r));
 out_stop:
 	dmn_stop_check(&d);
 out_umount:
@@ -415,15 +403,17 @@ static void caps_with(const char *mode, bool want)
 	int r;
 
 	snprintf(opt, sizeof(opt), "--inode-file-handles=%s", mode);
-	if (!check(!vhf_daemon_prepare(&d, tmpdir, mode), "%s: prepare", opt))
+	if (!vhf_check(!vhf_daemon_prepare(&d, vhf_tmpdir, mode), "%s: prepare",
+		       opt))
 		return;
 	r = dmn_start(&d, (const char *[]){ opt, NULL }, true);
-	if (check(!r, "%s: start, connect, INIT (%s)", opt, errname(r))) {
+	if (vhf_check(!r, "%s: start, connect, INIT (%s)", opt, errname(r))) {
 		r = tu_proc_status(tu_serving_pid(d.pid), keys, 1, 16, &cap);
-		check(r == 1 && !!(cap & (1ull << CAP_DAC_READ_SEARCH_BIT)) ==
-					want,
-		      "%s: CAP_DAC_READ_SEARCH %s (CapEff %llx)", opt,
-		      want ? "kept" : "dropped", cap);
+		vhf_check(r == 1 &&
+				  !!(cap & (1ull << CAP_DAC_READ_SEARCH_BIT)) ==
+					  want,
+			  "%s: CAP_DAC_READ_SEARCH %s (CapEff %llx)", opt,
+			  want ? "kept" : "dropped", cap);
 	}
 	dmn_stop_check(&d);
 	vhf_daemon_cleanup(&d);
@@ -451,11 +441,6 @@ int main(int argc, char **argv)
 		.ncases = sizeof(cases) / sizeof(cases[0]),
 		.need_root = true,
 		.tmpdir_mode = 0,
-		.tmpdir = tmpdir,
-		.tmpdir_len = sizeof(tmpdir),
-		.daemon_argv = &daemon_argv,
-		.cur_case = &cur_case,
-		.fails = &fails,
 	};
 
 	return vhf_run_cases(&h, argc, argv);

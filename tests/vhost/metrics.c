@@ -87,24 +87,6 @@
  * below the deadline a stalled request path would show. */
 #define SERVE_BOUND_MS 1500
 
-static int fails, checks;
-static const char *cur_case = "";
-static char tmpdir[64];
-static char *const *daemon_argv;
-
-static bool check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static bool check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	tu_vcheck_line(ok, ++checks, cur_case, fmt, ap);
-	va_end(ap);
-	fails += !ok;
-	return ok;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -123,7 +105,7 @@ struct dmn {
 
 static int dmn_prepare(struct dmn *d, const char *name)
 {
-	int r = vhf_daemon_prepare(&d->v, tmpdir, name);
+	int r = vhf_daemon_prepare(&d->v, vhf_tmpdir, name);
 
 	snprintf(d->msock, sizeof(d->msock), "%s/metrics.sock", d->v.dir);
 	return r;
@@ -139,7 +121,7 @@ static int dmn_start(struct dmn *d, const char *const *extra, bool connect)
 	for (; extra && *extra && n < 15; extra++)
 		all[n++] = *extra;
 	all[n] = NULL;
-	return vhf_daemon_start(&d->v, daemon_argv, all, connect, RQ1);
+	return vhf_daemon_start(&d->v, vhf_daemon_argv, all, connect, RQ1);
 }
 
 /* Disconnect and reap: the exit status, or -1 when it had to be killed. */
@@ -152,8 +134,9 @@ static void dmn_stop_check(struct dmn *d)
 {
 	int status = dmn_stop(d);
 
-	if (!check(status == 0, "the daemon exits 0 after the disconnect (%s)",
-		   status < 0 ? "killed" : tu_status_str(status)))
+	if (!vhf_check(status == 0,
+		       "the daemon exits 0 after the disconnect (%s)",
+		       status < 0 ? "killed" : tu_status_str(status)))
 		tu_dump_log(d->v.log);
 }
 
@@ -397,21 +380,23 @@ static void check_histogram(const char *page, const char *op, long long count)
 		if (p)
 			p++;
 	}
-	check(buckets == 26 && monotonic && inf == last,
-	      "%s: 26 cumulative buckets ending in +Inf (%u, %s)", op, buckets,
-	      monotonic ? "non-decreasing" : "DECREASING");
-	check(inf == count &&
-		      samplef(page, "%s_count{op=\"%s\"}", fam, op) == count,
-	      "%s: histogram _count %lld and +Inf bucket %lld equal the %lld requests",
-	      op, samplef(page, "%s_count{op=\"%s\"}", fam, op), inf, count);
+	vhf_check(buckets == 26 && monotonic && inf == last,
+		  "%s: 26 cumulative buckets ending in +Inf (%u, %s)", op,
+		  buckets, monotonic ? "non-decreasing" : "DECREASING");
+	vhf_check(
+		inf == count &&
+			samplef(page, "%s_count{op=\"%s\"}", fam, op) == count,
+		"%s: histogram _count %lld and +Inf bucket %lld equal the %lld requests",
+		op, samplef(page, "%s_count{op=\"%s\"}", fam, op), inf, count);
 	{
 		char series[128];
 		const char *p;
 
 		snprintf(series, sizeof(series), "%s_sum{op=\"%s\"} ", fam, op);
 		p = strstr(page, series);
-		check(p && strtod(p + strlen(series), NULL) > 0,
-		      "%s: histogram _sum is a positive number of seconds", op);
+		vhf_check(p && strtod(p + strlen(series), NULL) > 0,
+			  "%s: histogram _sum is a positive number of seconds",
+			  op);
 	}
 }
 
@@ -424,19 +409,20 @@ static void check_page(struct dmn *d, const char *step, const struct expect *ex,
 	long long total = 0;
 	int st = get_page(d->msock, &r);
 
-	cur_case = step;
-	if (!check(st == 200 && r.body, "GET /metrics: 200 (got %d)", st)) {
+	vhf_case = step;
+	if (!vhf_check(st == 200 && r.body, "GET /metrics: 200 (got %d)", st)) {
 		resp_free(&r);
 		return;
 	}
-	check(strstr(r.buf, "Content-Type: text/plain; version=0.0.4") != NULL,
-	      "Content-Type says the exposition format 0.0.4");
-	check(strstr(r.body, "# TYPE vfsd_fuse_requests_total counter\n") &&
-		      strstr(r.body,
-			     "# TYPE vfsd_fuse_request_duration_seconds "
-			     "histogram\n") &&
-		      strstr(r.body, "# HELP vfsd_nodes "),
-	      "HELP and TYPE lines");
+	vhf_check(strstr(r.buf, "Content-Type: text/plain; version=0.0.4") !=
+			  NULL,
+		  "Content-Type says the exposition format 0.0.4");
+	vhf_check(strstr(r.body, "# TYPE vfsd_fuse_requests_total counter\n") &&
+			  strstr(r.body,
+				 "# TYPE vfsd_fuse_request_duration_seconds "
+				 "histogram\n") &&
+			  strstr(r.body, "# HELP vfsd_nodes "),
+		  "HELP and TYPE lines");
 	for (unsigned i = 0; i < nex; i++) {
 		long long got =
 			samplef(r.body, "vfsd_fuse_requests_total{op=\"%s\"}",
@@ -446,51 +432,54 @@ static void check_page(struct dmn *d, const char *step, const struct expect *ex,
 			ex[i].op);
 
 		total += ex[i].requests;
-		check(got == ex[i].requests && err == ex[i].errors,
-		      "%s: %lld requests, %lld errors (page: %lld, %lld)",
-		      ex[i].op, ex[i].requests, ex[i].errors, got, err);
+		vhf_check(got == ex[i].requests && err == ex[i].errors,
+			  "%s: %lld requests, %lld errors (page: %lld, %lld)",
+			  ex[i].op, ex[i].requests, ex[i].errors, got, err);
 		check_histogram(r.body, ex[i].op, ex[i].requests);
 	}
-	check(count_series(r.body, "vfsd_fuse_requests_total{") == nex &&
-		      sum_series(r.body, "vfsd_fuse_requests_total{") == total,
-	      "no other opcode: %u series summing to %lld (want %u, %lld)",
-	      count_series(r.body, "vfsd_fuse_requests_total{"),
-	      sum_series(r.body, "vfsd_fuse_requests_total{"), nex, total);
-	check(sample(r.body, "vfsd_fuse_errors_total{errno=\"ENOENT\"}") ==
-			      enoent &&
-		      count_series(r.body, "vfsd_fuse_errors_total{") ==
-			      (enoent > 0),
-	      "errors by errno: ENOENT %lld and no other (page: %lld, %u series)",
-	      enoent,
-	      sample(r.body, "vfsd_fuse_errors_total{errno=\"ENOENT\"}"),
-	      count_series(r.body, "vfsd_fuse_errors_total{"));
-	check(sample(r.body, "vfsd_read_bytes_total") == rd &&
-		      sample(r.body, "vfsd_written_bytes_total") == wr,
-	      "bytes read %lld, written %lld (page: %lld, %lld)", rd, wr,
-	      sample(r.body, "vfsd_read_bytes_total"),
-	      sample(r.body, "vfsd_written_bytes_total"));
+	vhf_check(count_series(r.body, "vfsd_fuse_requests_total{") == nex &&
+			  sum_series(r.body, "vfsd_fuse_requests_total{") ==
+				  total,
+		  "no other opcode: %u series summing to %lld (want %u, %lld)",
+		  count_series(r.body, "vfsd_fuse_requests_total{"),
+		  sum_series(r.body, "vfsd_fuse_requests_total{"), nex, total);
+	vhf_check(
+		sample(r.body, "vfsd_fuse_errors_total{errno=\"ENOENT\"}") ==
+				enoent &&
+			count_series(r.body, "vfsd_fuse_errors_total{") ==
+				(enoent > 0),
+		"errors by errno: ENOENT %lld and no other (page: %lld, %u series)",
+		enoent,
+		sample(r.body, "vfsd_fuse_errors_total{errno=\"ENOENT\"}"),
+		count_series(r.body, "vfsd_fuse_errors_total{"));
+	vhf_check(sample(r.body, "vfsd_read_bytes_total") == rd &&
+			  sample(r.body, "vfsd_written_bytes_total") == wr,
+		  "bytes read %lld, written %lld (page: %lld, %lld)", rd, wr,
+		  sample(r.body, "vfsd_read_bytes_total"),
+		  sample(r.body, "vfsd_written_bytes_total"));
 	for (unsigned q = 0; q < 3; q++) {
 		long long got = samplef(
 			r.body, "vfsd_queue_requests_total{queue=\"%u\"}", q);
 
-		check(got == (queues[q] ? queues[q] : -1),
-		      "queue %u: %lld requests (page: %lld)", q, queues[q],
-		      got);
+		vhf_check(got == (queues[q] ? queues[q] : -1),
+			  "queue %u: %lld requests (page: %lld)", q, queues[q],
+			  got);
 	}
-	check(count_series(r.body, "vfsd_queue_requests_total{") ==
-		      (unsigned)(!!queues[0] + !!queues[1] + !!queues[2]),
-	      "no other queue");
-	check(sample(r.body, "vfsd_nodes") == nodes &&
-		      sample(r.body, "vfsd_handles") == handles,
-	      "nodes %lld, handles %lld (page: %lld, %lld)", nodes, handles,
-	      sample(r.body, "vfsd_nodes"), sample(r.body, "vfsd_handles"));
+	vhf_check(count_series(r.body, "vfsd_queue_requests_total{") ==
+			  (unsigned)(!!queues[0] + !!queues[1] + !!queues[2]),
+		  "no other queue");
+	vhf_check(sample(r.body, "vfsd_nodes") == nodes &&
+			  sample(r.body, "vfsd_handles") == handles,
+		  "nodes %lld, handles %lld (page: %lld, %lld)", nodes, handles,
+		  sample(r.body, "vfsd_nodes"), sample(r.body, "vfsd_handles"));
 	/* the page counted the connection it was answering on */
 	{
 		int fds = tu_count_fds(tu_serving_pid(d->v.pid));
 
-		check(sample(r.body, "vfsd_open_fds") == fds + 1,
-		      "open fds %lld = /proc/PID/fd now (%d) + the scrape's",
-		      sample(r.body, "vfsd_open_fds"), fds);
+		vhf_check(
+			sample(r.body, "vfsd_open_fds") == fds + 1,
+			"open fds %lld = /proc/PID/fd now (%d) + the scrape's",
+			sample(r.body, "vfsd_open_fds"), fds);
 	}
 	resp_free(&r);
 }
@@ -521,8 +510,8 @@ static void case_counts(void)
 	snprintf(path, sizeof(path), "%s/other.txt", d.v.share);
 	tu_write_file(path, "x", 1);
 	r = dmn_start(&d, extra, true);
-	if (!check(!r, "vfsd with --metrics-socket serves (%s)",
-		   strerror(-r))) {
+	if (!vhf_check(!r, "vfsd with --metrics-socket serves (%s)",
+		       strerror(-r))) {
 		tu_dump_log(d.v.log);
 		dmn_stop(&d);
 		return;
@@ -531,17 +520,18 @@ static void case_counts(void)
 	/* The sequence; queue 1: INIT, 2 LOOKUPs, OPEN, READ, WRITE;
 	 * queue 2: 3 GETATTRs, LOOKUP; queue 0: FORGET. */
 	r = vhf_fuse_lookup(d.v.fe, RQ1, FUSE_ROOT_ID, "file.txt", &e);
-	check(!r, "LOOKUP file.txt (%s)", strerror(-r));
+	vhf_check(!r, "LOOKUP file.txt (%s)", strerror(-r));
 	r = vhf_fuse_lookup(d.v.fe, RQ1, FUSE_ROOT_ID, "missing", &e2);
-	check(r == -ENOENT, "LOOKUP missing: ENOENT (%s)", strerror(-r));
+	vhf_check(r == -ENOENT, "LOOKUP missing: ENOENT (%s)", strerror(-r));
 	for (int i = 0; i < 3; i++) {
 		r = vhf_fuse_getattr(d.v.fe, RQ2, FUSE_ROOT_ID, &a);
-		check(!r, "GETATTR %d on queue 2 (%s)", i, strerror(-r));
+		vhf_check(!r, "GETATTR %d on queue 2 (%s)", i, strerror(-r));
 	}
 	r = vhf_fuse_lookup(d.v.fe, RQ2, FUSE_ROOT_ID, "other.txt", &e2);
-	check(!r, "LOOKUP other.txt on queue 2 (%s)", strerror(-r));
+	vhf_check(!r, "LOOKUP other.txt on queue 2 (%s)", strerror(-r));
 	r = fuse_forget_nodeid(&d, e2.nodeid);
-	check(!r, "FORGET other.txt on the hiprio queue (%s)", strerror(-r));
+	vhf_check(!r, "FORGET other.txt on the hiprio queue (%s)",
+		  strerror(-r));
 	{
 		const struct expect ex[] = {
 			{ "INIT", 1, 0 },
@@ -553,14 +543,14 @@ static void case_counts(void)
 
 		check_page(&d, "counts-lookups", ex, 4, q, 0, 0, 2, 0, 1);
 	}
-	cur_case = "counts";
+	vhf_case = "counts";
 	r = vhf_fuse_open(d.v.fe, RQ1, e.nodeid, O_RDWR, &o);
-	check(!r, "OPEN file.txt (%s)", strerror(-r));
+	vhf_check(!r, "OPEN file.txt (%s)", strerror(-r));
 	r = vhf_fuse_read(d.v.fe, RQ1, e.nodeid, o.fh, 0, buf, 1000, &n);
-	check(!r && n == 1000 && memcmp(buf, data, 1000) == 0,
-	      "READ 1000 bytes (%s, %u)", strerror(-r), n);
+	vhf_check(!r && n == 1000 && memcmp(buf, data, 1000) == 0,
+		  "READ 1000 bytes (%s, %u)", strerror(-r), n);
 	r = vhf_fuse_write(d.v.fe, RQ1, e.nodeid, o.fh, 100, data, 300, &n);
-	check(!r && n == 300, "WRITE 300 bytes (%s, %u)", strerror(-r), n);
+	vhf_check(!r && n == 300, "WRITE 300 bytes (%s, %u)", strerror(-r), n);
 	{
 		const struct expect ex[] = {
 			{ "INIT", 1, 0 },    { "LOOKUP", 3, 1 },
@@ -572,9 +562,9 @@ static void case_counts(void)
 
 		check_page(&d, "counts-io", ex, 7, q, 1000, 300, 2, 1, 1);
 	}
-	cur_case = "counts";
+	vhf_case = "counts";
 	r = vhf_fuse_release(d.v.fe, RQ2, e.nodeid, o.fh, O_RDWR);
-	check(!r, "RELEASE on queue 2 (%s)", strerror(-r));
+	vhf_check(!r, "RELEASE on queue 2 (%s)", strerror(-r));
 	{
 		const struct expect ex[] = {
 			{ "INIT", 1, 0 },    { "LOOKUP", 3, 1 },
@@ -587,7 +577,7 @@ static void case_counts(void)
 		check_page(&d, "counts-release", ex, 8, q, 1000, 300, 2, 0, 1);
 	}
 
-	cur_case = "counts-http";
+	vhf_case = "counts-http";
 	/* uptime grows; HEAD: the same headers, no body */
 	r = get_page(d.msock, &r1);
 	usleep(20000);
@@ -596,9 +586,9 @@ static void case_counts(void)
 		const char *u1 = strstr(r1.body, "\nvfsd_uptime_seconds ");
 		const char *u2 = strstr(r2.body, "\nvfsd_uptime_seconds ");
 
-		check(u1 && u2 && strtod(u1 + 21, NULL) > 0 &&
-			      strtod(u2 + 21, NULL) > strtod(u1 + 21, NULL),
-		      "uptime grows between two reads");
+		vhf_check(u1 && u2 && strtod(u1 + 21, NULL) > 0 &&
+				  strtod(u2 + 21, NULL) > strtod(u1 + 21, NULL),
+			  "uptime grows between two reads");
 	}
 	resp_free(&r1);
 	resp_free(&r2);
@@ -606,10 +596,11 @@ static void case_counts(void)
 		static const char head[] = "HEAD /metrics HTTP/1.0\r\n\r\n";
 
 		r = http(d.msock, head, sizeof(head) - 1, &r1);
-		check(r == 200 && r1.body && *r1.body == '\0' &&
-			      strstr(r1.buf, "Content-Length: ") &&
-			      atoi(strstr(r1.buf, "Content-Length: ") + 16) > 0,
-		      "HEAD (HTTP/1.0): 200, a Content-Length and no body");
+		vhf_check(r == 200 && r1.body && *r1.body == '\0' &&
+				  strstr(r1.buf, "Content-Length: ") &&
+				  atoi(strstr(r1.buf, "Content-Length: ") +
+				       16) > 0,
+			  "HEAD (HTTP/1.0): 200, a Content-Length and no body");
 		resp_free(&r1);
 	}
 	if (access("/usr/bin/curl", X_OK) == 0) {
@@ -626,15 +617,16 @@ static void case_counts(void)
 		buf[got] = '\0';
 		if (p)
 			pclose(p);
-		check(strstr(buf,
-			     "vfsd_fuse_requests_total{op=\"LOOKUP\"} 3\n") !=
-			      NULL,
-		      "curl --unix-socket %s http://localhost/metrics reads the page",
-		      d.msock);
+		vhf_check(
+			strstr(buf,
+			       "vfsd_fuse_requests_total{op=\"LOOKUP\"} 3\n") !=
+				NULL,
+			"curl --unix-socket %s http://localhost/metrics reads the page",
+			d.msock);
 	}
 	dmn_stop_check(&d);
-	check(access(d.msock, F_OK) && errno == ENOENT,
-	      "the metrics socket is removed at exit");
+	vhf_check(access(d.msock, F_OK) && errno == ENOENT,
+		  "the metrics socket is removed at exit");
 	vhf_daemon_cleanup(&d.v);
 }
 
@@ -694,16 +686,16 @@ static int big_start(struct dmn *d, const char *name, uint8_t *data,
 	r = dmn_start(d, NULL, true);
 	for (const char *const *v = env; v && *v; v += 2)
 		unsetenv(v[0]);
-	if (!check(!r, "vfsd serves (%s)", strerror(-r))) {
+	if (!vhf_check(!r, "vfsd serves (%s)", strerror(-r))) {
 		tu_dump_log(d->v.log);
 		dmn_stop(d);
 		vhf_daemon_cleanup(&d->v);
 		return -1;
 	}
 	r = vhf_fuse_lookup(d->v.fe, RQ1, FUSE_ROOT_ID, "big.bin", &e);
-	check(!r, "LOOKUP big.bin (%s)", strerror(-r));
+	vhf_check(!r, "LOOKUP big.bin (%s)", strerror(-r));
 	r = r ? r : vhf_fuse_open(d->v.fe, RQ1, e.nodeid, O_RDONLY, &o);
-	check(!r, "OPEN big.bin (%s)", strerror(-r));
+	vhf_check(!r, "OPEN big.bin (%s)", strerror(-r));
 	if (r) {
 		dmn_stop_check(d);
 		vhf_daemon_cleanup(&d->v);
@@ -770,18 +762,21 @@ static void case_split(void)
 		memset(buf, 0, sizeof(buf));
 		r = split_read(&d, nodeid, fh, rd[i].off, rd[i].size, outs,
 			       nout, buf, &got);
-		check(!r && got == want &&
-			      !memcmp(buf, data + (want ? rd[i].off : 0), want),
-		      "READ %u at %llu%s: %u bytes of the file (%s, got %u)",
-		      rd[i].size, (unsigned long long)rd[i].off,
-		      rd[i].pieces ? " into 4 buffers" : "", want, strerror(-r),
-		      got);
+		vhf_check(
+			!r && got == want &&
+				!memcmp(buf, data + (want ? rd[i].off : 0),
+					want),
+			"READ %u at %llu%s: %u bytes of the file (%s, got %u)",
+			rd[i].size, (unsigned long long)rd[i].off,
+			rd[i].pieces ? " into 4 buffers" : "", want,
+			strerror(-r), got);
 	}
 	r = get_page(d.msock, &pg);
-	check(r == 200 && pg.body &&
-		      sample(pg.body, "vfsd_read_splits_total") == nrd,
-	      "every READ was split: vfsd_read_splits_total %lld, want %u",
-	      pg.body ? sample(pg.body, "vfsd_read_splits_total") : -1LL, nrd);
+	vhf_check(r == 200 && pg.body &&
+			  sample(pg.body, "vfsd_read_splits_total") == nrd,
+		  "every READ was split: vfsd_read_splits_total %lld, want %u",
+		  pg.body ? sample(pg.body, "vfsd_read_splits_total") : -1LL,
+		  nrd);
 	resp_free(&pg);
 	dmn_stop_check(&d);
 	vhf_daemon_cleanup(&d.v);
@@ -844,23 +839,26 @@ static void case_bounce(void)
 		r = split_read(&d, nodeid, fh, rd[i].off, rd[i].size,
 			       rd[i].pieces ? pieces : &one,
 			       rd[i].pieces ? 3 : 1, buf, &got);
-		check(!r && got == want &&
-			      !memcmp(buf, data + (want ? rd[i].off : 0), want),
-		      "READ %u at %llu%s: %u bytes of the file (%s, got %u)",
-		      rd[i].size, (unsigned long long)rd[i].off,
-		      rd[i].pieces ? " into 3 buffers" : "", want, strerror(-r),
-		      got);
+		vhf_check(
+			!r && got == want &&
+				!memcmp(buf, data + (want ? rd[i].off : 0),
+					want),
+			"READ %u at %llu%s: %u bytes of the file (%s, got %u)",
+			rd[i].size, (unsigned long long)rd[i].off,
+			rd[i].pieces ? " into 3 buffers" : "", want,
+			strerror(-r), got);
 		/* a READ past the end reads nothing and counts nothing */
 		bounced += rd[i].bounced && want;
 	}
 	r = get_page(d.msock, &pg);
-	check(r == 200 && pg.body &&
-		      sample(pg.body, "vfsd_read_bounces_total") == bounced &&
-		      sample(pg.body, "vfsd_read_splits_total") == 0,
-	      "bounced exactly the READs at distance 1-31 of 32 KiB or more: "
-	      "vfsd_read_bounces_total %lld, want %u",
-	      pg.body ? sample(pg.body, "vfsd_read_bounces_total") : -1LL,
-	      bounced);
+	vhf_check(
+		r == 200 && pg.body &&
+			sample(pg.body, "vfsd_read_bounces_total") == bounced &&
+			sample(pg.body, "vfsd_read_splits_total") == 0,
+		"bounced exactly the READs at distance 1-31 of 32 KiB or more: "
+		"vfsd_read_bounces_total %lld, want %u",
+		pg.body ? sample(pg.body, "vfsd_read_bounces_total") : -1LL,
+		bounced);
 	resp_free(&pg);
 	dmn_stop_check(&d);
 	vhf_daemon_cleanup(&d.v);
@@ -905,9 +903,10 @@ static void good_client(struct dmn *d, const char *when)
 	int64_t t0 = now_ms();
 	int st = get_page(d->msock, &r);
 
-	check(st == 200 && r.body && strstr(r.body, "vfsd_fuse_requests_total"),
-	      "%s: a well-behaved client gets the page (%d, %lld ms)", when, st,
-	      (long long)(now_ms() - t0));
+	vhf_check(st == 200 && r.body &&
+			  strstr(r.body, "vfsd_fuse_requests_total"),
+		  "%s: a well-behaved client gets the page (%d, %lld ms)", when,
+		  st, (long long)(now_ms() - t0));
 	resp_free(&r);
 }
 
@@ -917,8 +916,8 @@ static void expect_status(struct dmn *d, const char *what, const char *req,
 	struct resp r;
 	int st = http_ex(d->msock, req, len, want == 400, &r);
 
-	check(st == want && r.eof, "%s: %d and closed (got %d)", what, want,
-	      st);
+	vhf_check(st == want && r.eof, "%s: %d and closed (got %d)", what, want,
+		  st);
 	resp_free(&r);
 }
 
@@ -932,14 +931,15 @@ static void expect_held(int fd, const char *what, int want, int alt)
 	if (fd < 0)
 		return;
 	st = read_resp(fd, &rr, 2000);
-	check((st == want || (alt && st == alt)) && rr.eof,
-	      "%s: %d and closed (got %d)", what, want, st);
+	vhf_check((st == want || (alt && st == alt)) && rr.eof,
+		  "%s: %d and closed (got %d)", what, want, st);
 	if (st == 200) {
 		const char *cl = strstr(rr.buf, "Content-Length: ");
 
-		check(cl && rr.body &&
-			      strtoul(cl + 16, NULL, 10) == strlen(rr.body),
-		      "%s: the body is as long as Content-Length says", what);
+		vhf_check(cl && rr.body &&
+				  strtoul(cl + 16, NULL, 10) == strlen(rr.body),
+			  "%s: the body is as long as Content-Length says",
+			  what);
 	}
 	resp_free(&rr);
 	close(fd);
@@ -962,15 +962,15 @@ static void case_clients(void)
 	if (dmn_prepare(&d, "clients"))
 		return;
 	r = dmn_start(&d, extra, true);
-	if (!check(!r, "vfsd with --metrics-socket serves (%s)",
-		   strerror(-r))) {
+	if (!vhf_check(!r, "vfsd with --metrics-socket serves (%s)",
+		       strerror(-r))) {
 		tu_dump_log(d.v.log);
 		dmn_stop(&d);
 		return;
 	}
 	l.fe = d.v.fe;
 	if (pthread_create(&lt, NULL, load_main, &l)) {
-		check(false, "starting the guest thread");
+		vhf_check(false, "starting the guest thread");
 		dmn_stop(&d);
 		return;
 	}
@@ -980,7 +980,8 @@ static void case_clients(void)
 	silent = unix_connect(d.msock);
 	slow = unix_connect(d.msock);
 	noread = unix_connect(d.msock);
-	check(silent >= 0 && slow >= 0 && noread >= 0, "three clients connect");
+	vhf_check(silent >= 0 && slow >= 0 && noread >= 0,
+		  "three clients connect");
 	if (noread >= 0)
 		send_all(noread, get, sizeof(get) - 1);
 	if (slow >= 0)
@@ -1015,8 +1016,8 @@ static void case_clients(void)
 		close(fd);
 	}
 	free(big);
-	check(garbage_ok == 200, "200 garbage floods: each 400 and closed (%u)",
-	      garbage_ok);
+	vhf_check(garbage_ok == 200,
+		  "200 garbage floods: each 400 and closed (%u)", garbage_ok);
 	good_client(&d, "after the garbage");
 
 	/* Wrong and oversized requests. */
@@ -1077,32 +1078,37 @@ static void case_clients(void)
 		close(idle[i]);
 	}
 	/* 25 of the 41 made room (the good client's took one more) */
-	check(idle_503 + idle_408 == 40 && idle_503 >= 24 && idle_408 >= 15,
-	      "40 idle connections: every one answered and closed, the oldest with 503 to make room, the rest 408 (503: %u, 408: %u, other: %u)",
-	      idle_503, idle_408, idle_other);
+	vhf_check(
+		idle_503 + idle_408 == 40 && idle_503 >= 24 && idle_408 >= 15,
+		"40 idle connections: every one answered and closed, the oldest with 503 to make room, the rest 408 (503: %u, 408: %u, other: %u)",
+		idle_503, idle_408, idle_other);
 	good_client(&d, "at the end");
 
 	atomic_store(&l.stop, true);
 	pthread_join(lt, NULL);
-	check(l.failed == 0 && l.done > 100,
-	      "the guest's GETATTRs kept being answered: %lu done, %lu failed",
-	      l.done, l.failed);
-	check(l.max_ms < SERVE_BOUND_MS,
-	      "every GETATTR within %d ms while clients misbehaved (slowest %lld ms)",
-	      SERVE_BOUND_MS, (long long)l.max_ms);
+	vhf_check(
+		l.failed == 0 && l.done > 100,
+		"the guest's GETATTRs kept being answered: %lu done, %lu failed",
+		l.done, l.failed);
+	vhf_check(
+		l.max_ms < SERVE_BOUND_MS,
+		"every GETATTR within %d ms while clients misbehaved (slowest %lld ms)",
+		SERVE_BOUND_MS, (long long)l.max_ms);
 	{
 		struct resp rr;
 
 		r = get_page(d.msock, &rr);
-		check(r == 200 &&
-			      samplef(rr.body,
-				      "vfsd_fuse_requests_total{op=\"GETATTR\"}") ==
-				      (long long)l.done,
-		      "the page counts the guest's %lu GETATTRs (%lld)", l.done,
-		      r == 200 ?
-			      samplef(rr.body,
-				      "vfsd_fuse_requests_total{op=\"GETATTR\"}") :
-			      -1);
+		vhf_check(
+			r == 200 &&
+				samplef(rr.body,
+					"vfsd_fuse_requests_total{op=\"GETATTR\"}") ==
+					(long long)l.done,
+			"the page counts the guest's %lu GETATTRs (%lld)",
+			l.done,
+			r == 200 ?
+				samplef(rr.body,
+					"vfsd_fuse_requests_total{op=\"GETATTR\"}") :
+				-1);
 		resp_free(&rr);
 	}
 	dmn_stop_check(&d);
@@ -1162,14 +1168,15 @@ static void case_threads(void)
 	snprintf(path, sizeof(path), "%s/file.txt", d.v.share);
 	tu_write_file(path, data, sizeof(data));
 	r = dmn_start(&d, extra, true);
-	if (!check(!r, "vfsd with --metrics-socket and 4 queues serves (%s)",
-		   strerror(-r))) {
+	if (!vhf_check(!r,
+		       "vfsd with --metrics-socket and 4 queues serves (%s)",
+		       strerror(-r))) {
 		tu_dump_log(d.v.log);
 		dmn_stop(&d);
 		return;
 	}
 	r = vhf_fuse_lookup(d.v.fe, RQ1, FUSE_ROOT_ID, "file.txt", &e);
-	check(!r, "LOOKUP file.txt (%s)", strerror(-r));
+	vhf_check(!r, "LOOKUP file.txt (%s)", strerror(-r));
 	for (unsigned i = 0; i < TQ; i++) {
 		struct fuse_open_out o = { 0 };
 
@@ -1177,12 +1184,12 @@ static void case_threads(void)
 					.q = 1 + i,
 					.nodeid = e.nodeid };
 		r = vhf_fuse_open(d.v.fe, 1 + i, e.nodeid, O_RDONLY, &o);
-		check(!r, "OPEN on queue %u (%s)", 1 + i, strerror(-r));
+		vhf_check(!r, "OPEN on queue %u (%s)", 1 + i, strerror(-r));
 		g[i].fh = o.fh;
 	}
 	for (unsigned i = 0; i < TQ; i++)
 		started += pthread_create(&t[i], NULL, tguest_main, &g[i]) == 0;
-	check(started == TQ, "four guest threads");
+	vhf_check(started == TQ, "four guest threads");
 	/* Read the page while they run: no counter goes back. */
 	for (bool running = true; running;) {
 		struct resp rr;
@@ -1217,45 +1224,48 @@ static void case_threads(void)
 	}
 	for (unsigned i = 0; i < TQ; i++)
 		failed += g[i].failed;
-	check(failed == 0,
-	      "every request of the guest threads answered (%u failed)",
-	      failed);
-	check(scrapes > 2 && backwards == 0,
-	      "%u reads of the page while they ran, no counter went back",
-	      scrapes);
+	vhf_check(failed == 0,
+		  "every request of the guest threads answered (%u failed)",
+		  failed);
+	vhf_check(scrapes > 2 && backwards == 0,
+		  "%u reads of the page while they ran, no counter went back",
+		  scrapes);
 	{
 		struct resp rr;
 		long long want_q = T_GETATTR + T_READ + 1; /* + the OPEN */
 		bool queues_ok = true;
 
 		r = get_page(d.msock, &rr);
-		check(r == 200 &&
-			      sample(rr.body,
-				     "vfsd_fuse_requests_total{op=\"GETATTR\"}") ==
-				      TQ * T_GETATTR &&
-			      sample(rr.body,
-				     "vfsd_fuse_requests_total{op=\"READ\"}") ==
-				      TQ * T_READ &&
-			      sample(rr.body, "vfsd_read_bytes_total") ==
-				      (long long)TQ * T_READ * 4096,
-		      "totals exact: GETATTR %lld (want %d), READ %lld (want %d), bytes %lld",
-		      sample(rr.body,
-			     "vfsd_fuse_requests_total{op=\"GETATTR\"}"),
-		      TQ * T_GETATTR,
-		      sample(rr.body, "vfsd_fuse_requests_total{op=\"READ\"}"),
-		      TQ * T_READ, sample(rr.body, "vfsd_read_bytes_total"));
+		vhf_check(
+			r == 200 &&
+				sample(rr.body,
+				       "vfsd_fuse_requests_total{op=\"GETATTR\"}") ==
+					TQ * T_GETATTR &&
+				sample(rr.body,
+				       "vfsd_fuse_requests_total{op=\"READ\"}") ==
+					TQ * T_READ &&
+				sample(rr.body, "vfsd_read_bytes_total") ==
+					(long long)TQ * T_READ * 4096,
+			"totals exact: GETATTR %lld (want %d), READ %lld (want %d), bytes %lld",
+			sample(rr.body,
+			       "vfsd_fuse_requests_total{op=\"GETATTR\"}"),
+			TQ * T_GETATTR,
+			sample(rr.body,
+			       "vfsd_fuse_requests_total{op=\"READ\"}"),
+			TQ * T_READ, sample(rr.body, "vfsd_read_bytes_total"));
 		for (unsigned q = 2; q <= TQ; q++)
 			queues_ok &=
 				samplef(rr.body,
 					"vfsd_queue_requests_total{queue=\"%u\"}",
 					q) == want_q;
 		/* queue 1 also carried INIT and the LOOKUP */
-		check(queues_ok &&
-			      sample(rr.body,
-				     "vfsd_queue_requests_total{queue=\"1\"}") ==
-				      want_q + 2,
-		      "each queue's count exact (%lld per queue, 2 more on queue 1)",
-		      want_q);
+		vhf_check(
+			queues_ok &&
+				sample(rr.body,
+				       "vfsd_queue_requests_total{queue=\"1\"}") ==
+					want_q + 2,
+			"each queue's count exact (%lld per queue, 2 more on queue 1)",
+			want_q);
 		resp_free(&rr);
 	}
 	dmn_stop_check(&d);
@@ -1312,13 +1322,13 @@ static void expect_refusal(struct dmn *d, const char *what, const char *why)
 	if (!r)
 		r = vhf_reap(d->v.pid, 10000, &status);
 	d->v.started = r != 0;
-	check(!r && WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
-		      log_has(d->v.log, "metrics socket") &&
-		      log_has(d->v.log, why),
-	      "%s: refused, exit 1 and a line saying '%s' (%s)", what, why,
-	      r ? strerror(-r) : tu_status_str(status));
-	check(access(d->v.sock, F_OK) && errno == ENOENT,
-	      "%s: no vhost-user socket left behind", what);
+	vhf_check(!r && WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
+			  log_has(d->v.log, "metrics socket") &&
+			  log_has(d->v.log, why),
+		  "%s: refused, exit 1 and a line saying '%s' (%s)", what, why,
+		  r ? strerror(-r) : tu_status_str(status));
+	vhf_check(access(d->v.sock, F_OK) && errno == ENOENT,
+		  "%s: no vhost-user socket left behind", what);
 	if (d->v.started)
 		dmn_stop(d);
 }
@@ -1334,25 +1344,25 @@ static void mode_case(const char *name, const char *const *extra, mode_t mode,
 	if (dmn_prepare(&d, name))
 		return;
 	ret = dmn_start(&d, extra, false);
-	check(!ret && wait_for_path(d.msock, 10000),
-	      "%s: the metrics socket appears", name);
-	check(lstat(d.msock, &st) == 0 && S_ISSOCK(st.st_mode) &&
-		      (st.st_mode & 07777) == mode && st.st_uid == getuid() &&
-		      st.st_gid == gid,
-	      "%s: mode %04o, owner %u:%u (got %04o %u:%u)", name,
-	      (unsigned)mode, (unsigned)getuid(), (unsigned)gid,
-	      (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
-	      (unsigned)st.st_gid);
+	vhf_check(!ret && wait_for_path(d.msock, 10000),
+		  "%s: the metrics socket appears", name);
+	vhf_check(lstat(d.msock, &st) == 0 && S_ISSOCK(st.st_mode) &&
+			  (st.st_mode & 07777) == mode &&
+			  st.st_uid == getuid() && st.st_gid == gid,
+		  "%s: mode %04o, owner %u:%u (got %04o %u:%u)", name,
+		  (unsigned)mode, (unsigned)getuid(), (unsigned)gid,
+		  (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+		  (unsigned)st.st_gid);
 	ret = get_page(d.msock, &r);
-	check(ret == 200 && sample(r.body, "vfsd_nodes") == 1,
-	      "%s: served before any frontend connects (%d)", name, ret);
+	vhf_check(ret == 200 && sample(r.body, "vfsd_nodes") == 1,
+		  "%s: served before any frontend connects (%d)", name, ret);
 	resp_free(&r);
 	/* SIGTERM without a frontend: exit 0, both sockets gone */
 	kill(d.v.pid, SIGTERM);
 	dmn_stop_check(&d);
-	check(access(d.msock, F_OK) && errno == ENOENT &&
-		      access(d.v.sock, F_OK) && errno == ENOENT,
-	      "%s: both socket files removed at exit", name);
+	vhf_check(access(d.msock, F_OK) && errno == ENOENT &&
+			  access(d.v.sock, F_OK) && errno == ENOENT,
+		  "%s: both socket files removed at exit", name);
 	vhf_daemon_cleanup(&d.v);
 }
 
@@ -1369,39 +1379,41 @@ static void case_socket(void)
 	if (g)
 		mode_case("socket-group", grp, 0660, g->gr_gid);
 
-	cur_case = "socket-stale";
+	vhf_case = "socket-stale";
 	if (!dmn_prepare(&d, "stale")) {
 		struct resp r;
 
-		check(bind_at(d.msock, false) == -1, "a stale socket file");
-		check(!dmn_start(&d, NULL, true),
-		      "the daemon starts over a stale socket file");
-		check(get_page(d.msock, &r) == 200, "and serves on it");
+		vhf_check(bind_at(d.msock, false) == -1, "a stale socket file");
+		vhf_check(!dmn_start(&d, NULL, true),
+			  "the daemon starts over a stale socket file");
+		vhf_check(get_page(d.msock, &r) == 200, "and serves on it");
 		resp_free(&r);
 		dmn_stop_check(&d);
 		vhf_daemon_cleanup(&d.v);
 	}
-	cur_case = "socket-live";
+	vhf_case = "socket-live";
 	if (!dmn_prepare(&d, "live")) {
 		fd = bind_at(d.msock, true);
-		check(fd >= 0, "a live socket at the path");
+		vhf_check(fd >= 0, "a live socket at the path");
 		expect_refusal(&d, "a live socket", "another process");
-		check(access(d.msock, F_OK) == 0, "the live socket is left");
+		vhf_check(access(d.msock, F_OK) == 0,
+			  "the live socket is left");
 		if (fd >= 0)
 			close(fd);
 		vhf_daemon_cleanup(&d.v);
 	}
-	cur_case = "socket-file";
+	vhf_case = "socket-file";
 	if (!dmn_prepare(&d, "file")) {
-		check(!tu_write_file(d.msock, "keep", 4), "a file at the path");
+		vhf_check(!tu_write_file(d.msock, "keep", 4),
+			  "a file at the path");
 		expect_refusal(&d, "a regular file", "not a socket");
 		{
 			char b[8];
 			size_t n = 0;
 
-			check(!tu_read_file(d.msock, b, sizeof(b), &n) &&
-				      n == 4 && !memcmp(b, "keep", 4),
-			      "the file is untouched");
+			vhf_check(!tu_read_file(d.msock, b, sizeof(b), &n) &&
+					  n == 4 && !memcmp(b, "keep", 4),
+				  "the file is untouched");
 		}
 		vhf_daemon_cleanup(&d.v);
 	}
@@ -1482,7 +1494,7 @@ static void case_logflood(void)
 	if (dmn_prepare(&d, "logflood"))
 		return;
 	r = dmn_start(&d, NULL, true);
-	if (!check(!r, "vfsd serves (%s)", strerror(-r))) {
+	if (!vhf_check(!r, "vfsd serves (%s)", strerror(-r))) {
 		tu_dump_log(d.v.log);
 		dmn_stop(&d);
 		return;
@@ -1516,26 +1528,28 @@ static void case_logflood(void)
 			ok_init++;
 	}
 	secs = (now_ms() - t0 + 999) / 1000;
-	check(ok_len == FLOOD_LEN && ok_name == FLOOD_NAMES &&
-		      ok_init == FLOOD_INITS,
-	      "every malformed request answered with its error (len %u/%d EINVAL, name %u/%d EINVAL, INIT %u/%d EPROTO) in %lld s",
-	      ok_len, FLOOD_LEN, ok_name, FLOOD_NAMES, ok_init, FLOOD_INITS,
-	      (long long)secs);
+	vhf_check(
+		ok_len == FLOOD_LEN && ok_name == FLOOD_NAMES &&
+			ok_init == FLOOD_INITS,
+		"every malformed request answered with its error (len %u/%d EINVAL, name %u/%d EINVAL, INIT %u/%d EPROTO) in %lld s",
+		ok_len, FLOOD_LEN, ok_name, FLOOD_NAMES, ok_init, FLOOD_INITS,
+		(long long)secs);
 	r = vhf_fuse_init(d.v.fe, RQ1, 0, &io);
-	check(!r, "a good INIT afterwards (%s)", strerror(-r));
+	vhf_check(!r, "a good INIT afterwards (%s)", strerror(-r));
 	r = vhf_fuse_getattr(d.v.fe, RQ1, FUSE_ROOT_ID, &a);
-	check(!r, "and the daemon still serves (%s)", strerror(-r));
+	vhf_check(!r, "and the daemon still serves (%s)", strerror(-r));
 	if (get_page(d.msock, &rr) == 200) {
 		malformed = sample(rr.body,
 				   "vfsd_fuse_errors_total{errno=\"EINVAL\"}");
-		check(malformed == FLOOD_LEN + FLOOD_NAMES &&
-			      sample(rr.body,
-				     "vfsd_fuse_errors_total{errno=\"EPROTO\"}") ==
-				      FLOOD_INITS,
-		      "the page counts them: EINVAL %lld, EPROTO %lld",
-		      malformed,
-		      sample(rr.body,
-			     "vfsd_fuse_errors_total{errno=\"EPROTO\"}"));
+		vhf_check(
+			malformed == FLOOD_LEN + FLOOD_NAMES &&
+				sample(rr.body,
+				       "vfsd_fuse_errors_total{errno=\"EPROTO\"}") ==
+					FLOOD_INITS,
+			"the page counts them: EINVAL %lld, EPROTO %lld",
+			malformed,
+			sample(rr.body,
+			       "vfsd_fuse_errors_total{errno=\"EPROTO\"}"));
 	}
 	resp_free(&rr);
 	dmn_stop_check(&d);
@@ -1546,14 +1560,15 @@ static void case_logflood(void)
 	 */
 	lines = count_lines(d.v.log);
 	bound = 10 + 21 * (int)(secs + 2);
-	check(lines >= 0 && lines <= bound &&
-		      lines < (FLOOD_LEN + FLOOD_NAMES + FLOOD_INITS) / 10,
-	      "%d malformed requests in %lld s left %d log lines (bound %d)",
-	      FLOOD_LEN + FLOOD_NAMES + FLOOD_INITS, (long long)secs, lines,
-	      bound);
-	check(log_has(d.v.log, "log rate limit: suppressed "),
-	      "the log says how many lines it suppressed");
-	if (fails)
+	vhf_check(
+		lines >= 0 && lines <= bound &&
+			lines < (FLOOD_LEN + FLOOD_NAMES + FLOOD_INITS) / 10,
+		"%d malformed requests in %lld s left %d log lines (bound %d)",
+		FLOOD_LEN + FLOOD_NAMES + FLOOD_INITS, (long long)secs, lines,
+		bound);
+	vhf_check(log_has(d.v.log, "log rate limit: suppressed "),
+		  "the log says how many lines it suppressed");
+	if (vhf_fails)
 		tu_dump_log(d.v.log);
 	vhf_daemon_cleanup(&d.v);
 }
@@ -1573,11 +1588,6 @@ int main(int argc, char **argv)
 		.ncases = sizeof(cases) / sizeof(cases[0]),
 		.need_root = true,
 		.tmpdir_mode = 0755,
-		.tmpdir = tmpdir,
-		.tmpdir_len = sizeof(tmpdir),
-		.daemon_argv = &daemon_argv,
-		.cur_case = &cur_case,
-		.fails = &fails,
 	};
 
 	return vhf_run_cases(&h, argc, argv);

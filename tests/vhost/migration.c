@@ -71,24 +71,6 @@
 #define RQ 1 /* the first request queue */
 #define RQ2 2 /* another one */
 
-static int fails, checks;
-static const char *cur_case = "";
-static char tmpdir[64];
-static char *const *daemon_argv;
-
-static bool check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static bool check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	tu_vcheck_line(ok, ++checks, cur_case, fmt, ap);
-	va_end(ap);
-	fails += !ok;
-	return ok;
-}
-
 static const char *errname(int r)
 {
 	return r ? strerror(-r) : "ok";
@@ -108,7 +90,7 @@ static char casedir[128], share[192];
 
 static int case_prepare(const char *name)
 {
-	snprintf(casedir, sizeof(casedir), "%s/%s", tmpdir, name);
+	snprintf(casedir, sizeof(casedir), "%s/%s", vhf_tmpdir, name);
 	snprintf(share, sizeof(share), "%s/share", casedir);
 	if (mkdir(casedir, 0755) || mkdir(share, 0755))
 		return -errno;
@@ -124,7 +106,7 @@ static void case_cleanup(void)
 static int dmn_start(struct dmn *d, const char *label, const char *dir,
 		     const char *const *extra)
 {
-	char **argv = tu_argv_cat(daemon_argv, extra);
+	char **argv = tu_argv_cat(vhf_daemon_argv, extra);
 	int saved, r;
 
 	memset(d, 0, sizeof(*d));
@@ -163,8 +145,8 @@ static void dmn_wait_check(struct dmn *d, const char *label)
 {
 	int status = dmn_wait(d);
 
-	if (!check(status == 0, "%s exits 0 once its frontend is gone (%s)",
-		   label, status < 0 ? "killed" : tu_status_str(status)))
+	if (!vhf_check(status == 0, "%s exits 0 once its frontend is gone (%s)",
+		       label, status < 0 ? "killed" : tu_status_str(status)))
 		tu_dump_log(d->log);
 }
 
@@ -410,7 +392,7 @@ static void case_dirty_log(void)
 	struct dmn d;
 	int r;
 
-	if (!check(!case_prepare("dirty-log"), "prepare the share"))
+	if (!vhf_check(!case_prepare("dirty-log"), "prepare the share"))
 		return;
 	memset(data, 'd', sizeof(data));
 	r = host_file("data", data, sizeof(data));
@@ -418,25 +400,27 @@ static void case_dirty_log(void)
 		r = dmn_start(&d, "a", share, NULL);
 	if (!r)
 		r = connect_fe(&d, &fe);
-	if (!check(!r, "start, connect, INIT (%s)", errname(r)))
+	if (!vhf_check(!r, "start, connect, INIT (%s)", errname(r)))
 		goto out;
 	r = vhf_log_start(fe, 0, &status);
-	if (!check(!r && status == 0,
-		   "SET_LOG_BASE, VHOST_F_LOG_ALL, ring log flags (%s, reply "
-		   "%llu)",
-		   errname(r), (unsigned long long)status))
+	if (!vhf_check(
+		    !r && status == 0,
+		    "SET_LOG_BASE, VHOST_F_LOG_ALL, ring log flags (%s, reply "
+		    "%llu)",
+		    errname(r), (unsigned long long)status))
 		goto out_stop;
 	vhf_log_clear(fe);
 	vhf_track_writes(fe, true);
 	r = busy_work(fe, &nreq);
 	vhf_track_writes(fe, false);
-	check(!r, "%u requests on queues 0, 1, 2 and a worker (%s)", nreq,
-	      errname(r));
+	vhf_check(!r, "%u requests on queues 0, 1, 2 and a worker (%s)", nreq,
+		  errname(r));
 	missing = unmarked_pages(fe, &total);
-	check(total > 20 && missing == 0,
-	      "every page written (replies, used rings: %u) is marked in the "
-	      "log (%u not)",
-	      total, missing);
+	vhf_check(
+		total > 20 && missing == 0,
+		"every page written (replies, used rings: %u) is marked in the "
+		"log (%u not)",
+		total, missing);
 
 	{
 		struct vhf_buf out[2 * BURST + 8];
@@ -452,10 +436,10 @@ static void case_dirty_log(void)
 		if (!r)
 			r = burst(fe, e.nodeid, o.fh, out, &n);
 		vhf_track_writes(fe, false);
-		check(!r,
-		      "%u READs and FSYNCs in flight at once on queues 1 "
-		      "and 2 and the workers (%s)",
-		      n, errname(r));
+		vhf_check(!r,
+			  "%u READs and FSYNCs in flight at once on queues 1 "
+			  "and 2 and the workers (%s)",
+			  n, errname(r));
 		for (unsigned i = 0; i < n; i++) {
 			for (uint64_t p = out[i].gpa / VHF_LOG_PAGE;
 			     p <= (out[i].gpa + out[i].len - 1) / VHF_LOG_PAGE;
@@ -465,35 +449,38 @@ static void case_dirty_log(void)
 			vhf_free(fe, &out[i]);
 		}
 		missing = unmarked_pages(fe, &total);
-		check(n && unmarked == 0 && missing == 0,
-		      "their reply pages and every used-ring page are marked "
-		      "(%u reply pages, %u ring pages not)",
-		      unmarked, missing);
+		vhf_check(
+			n && unmarked == 0 && missing == 0,
+			"their reply pages and every used-ring page are marked "
+			"(%u reply pages, %u ring pages not)",
+			unmarked, missing);
 	}
 
 	r = vhf_log_stop(fe);
-	check(!r, "logging off again (%s)", errname(r));
+	vhf_check(!r, "logging off again (%s)", errname(r));
 	vhf_log_clear(fe);
 	vhf_track_writes(fe, true);
 	r = busy_work(fe, &nreq);
 	vhf_track_writes(fe, false);
 	missing = unmarked_pages(fe, &total);
-	check(!r && missing == total,
-	      "with logging off nothing is marked (%u of %u pages marked)",
-	      total - missing, total);
+	vhf_check(!r && missing == total,
+		  "with logging off nothing is marked (%u of %u pages marked)",
+		  total - missing, total);
 
 	/* One page of log covers 128 MiB: far less than guest memory. */
 	r = vhf_log_start(fe, 4096, &status);
-	check(r == -EREMOTEIO && status != 0,
-	      "a log too small for guest memory is refused (%s, reply %llu)",
-	      errname(r), (unsigned long long)status);
-	if (!check(log_has(&d, "dirty log of 0x1000 bytes covers guest "
+	vhf_check(
+		r == -EREMOTEIO && status != 0,
+		"a log too small for guest memory is refused (%s, reply %llu)",
+		errname(r), (unsigned long long)status);
+	if (!vhf_check(log_has(&d,
+			       "dirty log of 0x1000 bytes covers guest "
 			       "memory up to 0x8000000, but the memory table"),
-		   "the daemon names the sizes in its log"))
+		       "the daemon names the sizes in its log"))
 		tu_dump_log(d.log);
 	r = vhf_fuse_getattr(fe, RQ, FUSE_ROOT_ID,
 			     &(struct fuse_attr_out){ 0 });
-	check(!r, "and goes on serving (GETATTR: %s)", errname(r));
+	vhf_check(!r, "and goes on serving (GETATTR: %s)", errname(r));
 out_stop:
 	vhf_disconnect(fe);
 	dmn_wait_check(&d, "vfsd");
@@ -730,7 +717,7 @@ static void make_share(bool doomed)
 		r = host_file("doomed", "gone soon", 9);
 	if (!r)
 		r = host_file("locked", "locked bytes", 12);
-	check(!r, "the share's files");
+	vhf_check(!r, "the share's files");
 }
 
 static void rename_host(const char *from, const char *to)
@@ -739,7 +726,7 @@ static void rename_host(const char *from, const char *to)
 
 	snprintf(a, sizeof(a), "%s/%s", share, from);
 	snprintf(b, sizeof(b), "%s/%s", share, to);
-	check(rename(a, b) == 0, "host: rename %s -> %s", from, to);
+	vhf_check(rename(a, b) == 0, "host: rename %s -> %s", from, to);
 }
 
 static void unlink_host(const char *name)
@@ -747,7 +734,7 @@ static void unlink_host(const char *name)
 	char a[320];
 
 	snprintf(a, sizeof(a), "%s/%s", share, name);
-	check(unlink(a) == 0, "host: unlink %s", name);
+	vhf_check(unlink(a) == 0, "host: unlink %s", name);
 }
 
 /* Checks on the destination that the guest's world went along. */
@@ -764,32 +751,35 @@ static void check_destination(struct vhf *fe, const struct held *g,
 
 	r = vhf_fuse_read(fe, RQ, g->data.nodeid, g->data_fh, 0, buf,
 			  sizeof(buf), &got);
-	check(!r && got == sizeof(buf) && !memcmp(buf, "MIGRATED", 8) &&
-		      buf[8] == 'a' + 8 % 23 && buf[4096] == 'a' + 4096 % 23,
-	      "%s: READ through the source's fh returns the same bytes, with "
-	      "the WRITE that was in flight (%s, %u bytes)",
-	      label, errname(r), got);
+	vhf_check(
+		!r && got == sizeof(buf) && !memcmp(buf, "MIGRATED", 8) &&
+			buf[8] == 'a' + 8 % 23 && buf[4096] == 'a' + 4096 % 23,
+		"%s: READ through the source's fh returns the same bytes, with "
+		"the WRITE that was in flight (%s, %u bytes)",
+		label, errname(r), got);
 	r = vhf_fuse_getattr(fe, RQ, g->file.nodeid, &ao);
-	check(!r && ao.attr.ino == g->file.attr.ino,
-	      "%s: GETATTR of dir/sub/file by the source's nodeid (%s)", label,
-	      errname(r));
+	vhf_check(!r && ao.attr.ino == g->file.attr.ino,
+		  "%s: GETATTR of dir/sub/file by the source's nodeid (%s)",
+		  label, errname(r));
 	r = vhf_fuse_lookup(fe, RQ, g->sub.nodeid, "file", &e);
-	check(!r && e.nodeid == g->file.nodeid &&
-		      e.generation == g->file.generation,
-	      "%s: LOOKUP sub/file gives the source's nodeid and generation "
-	      "(%s; %llu/%llu, was %llu/%llu)",
-	      label, errname(r), (unsigned long long)e.nodeid,
-	      (unsigned long long)e.generation,
-	      (unsigned long long)g->file.nodeid,
-	      (unsigned long long)g->file.generation);
+	vhf_check(
+		!r && e.nodeid == g->file.nodeid &&
+			e.generation == g->file.generation,
+		"%s: LOOKUP sub/file gives the source's nodeid and generation "
+		"(%s; %llu/%llu, was %llu/%llu)",
+		label, errname(r), (unsigned long long)e.nodeid,
+		(unsigned long long)e.generation,
+		(unsigned long long)g->file.nodeid,
+		(unsigned long long)g->file.generation);
 	if (!r)
 		vhf_fuse_forget(fe, e.nodeid, 1);
 	r = vhf_fuse_lookup(fe, RQ, FUSE_ROOT_ID, moved_to, &e);
-	check(!r && e.nodeid == g->moved.nodeid,
-	      "%s: the file moved on the host is the same node under its new "
-	      "name %s (%s; %llu, was %llu)",
-	      label, moved_to, errname(r), (unsigned long long)e.nodeid,
-	      (unsigned long long)g->moved.nodeid);
+	vhf_check(
+		!r && e.nodeid == g->moved.nodeid,
+		"%s: the file moved on the host is the same node under its new "
+		"name %s (%s; %llu, was %llu)",
+		label, moved_to, errname(r), (unsigned long long)e.nodeid,
+		(unsigned long long)g->moved.nodeid);
 	if (!r)
 		vhf_fuse_forget(fe, e.nodeid, 1);
 	r = fuse_readdir(fe, RQ, g->dir.nodeid, g->dir_fh, g->dir_off, buf,
@@ -805,35 +795,37 @@ static void check_destination(struct vhf *fe, const struct held *g,
 				dup = true;
 			pos += FUSE_DIRENT_SIZE(d);
 		}
-		check(!r && len > 0 && !dup,
-		      "%s: READDIR goes on from the source's cookie, without "
-		      "'%s' again (%s, %zu bytes)",
-		      label, g->first_name, errname(r), len);
+		vhf_check(
+			!r && len > 0 && !dup,
+			"%s: READDIR goes on from the source's cookie, without "
+			"'%s' again (%s, %zu bytes)",
+			label, g->first_name, errname(r), len);
 	}
 	r = fuse_lk(fe, FUSE_GETLK, g->locked.nodeid, g->locked_fh, OTHER_OWNER,
 		    F_RDLCK, 0, &lk);
-	check(!r && lk.type == F_WRLCK,
-	      "%s: GETLK by another owner sees %s's write lock (%s, type %u)",
-	      label, owner_name, errname(r), lk.type);
+	vhf_check(
+		!r && lk.type == F_WRLCK,
+		"%s: GETLK by another owner sees %s's write lock (%s, type %u)",
+		label, owner_name, errname(r), lk.type);
 	r = host_lock("locked", false);
-	check(r == -EAGAIN || r == -EACCES,
-	      "%s: a host process cannot lock the locked file (%s)", label,
-	      errname(r));
+	vhf_check(r == -EAGAIN || r == -EACCES,
+		  "%s: a host process cannot lock the locked file (%s)", label,
+		  errname(r));
 	r = host_lock("dir/sub/file", true);
-	check(r == -EWOULDBLOCK,
-	      "%s: nor flock the file whose handle holds a flock (%s)", label,
-	      errname(r));
+	vhf_check(r == -EWOULDBLOCK,
+		  "%s: nor flock the file whose handle holds a flock (%s)",
+		  label, errname(r));
 	r = fuse_lk(fe, FUSE_SETLK, g->locked.nodeid, g->locked_fh, OWNER,
 		    F_UNLCK, 0, NULL);
-	check(!r, "%s: the owner unlocks on the destination (%s)", label,
-	      errname(r));
+	vhf_check(!r, "%s: the owner unlocks on the destination (%s)", label,
+		  errname(r));
 	r = host_lock("locked", false);
-	check(!r, "%s: then the host can lock it (%s)", label, errname(r));
+	vhf_check(!r, "%s: then the host can lock it (%s)", label, errname(r));
 	r = vhf_fuse_release(fe, RQ, g->data.nodeid, g->data_fh, O_RDWR);
-	check(!r, "%s: RELEASE of the source's fh (%s)", label, errname(r));
+	vhf_check(!r, "%s: RELEASE of the source's fh (%s)", label, errname(r));
 	r = vhf_fuse_read(fe, RQ, g->data.nodeid, g->data_fh, 0, buf, 16, &got);
-	check(r == -EBADF, "%s: after RELEASE the fh is gone (%s)", label,
-	      errname(r));
+	vhf_check(r == -EBADF, "%s: after RELEASE the fh is gone (%s)", label,
+		  errname(r));
 }
 
 /* Wait until the flock and POSIX lock the destination took again hold
@@ -879,33 +871,36 @@ static void migrate(const char *label, const char *const *opts,
 	r = dmn_start(&a, "a", share, opts);
 	if (!r)
 		r = connect_fe(&a, &fe);
-	if (!check(!r, "%s: A: start, connect, INIT (%s)", label, errname(r)))
+	if (!vhf_check(!r, "%s: A: start, connect, INIT (%s)", label,
+		       errname(r)))
 		goto out;
 	r = source_work(fe, &g, false);
-	if (!check(!r, "%s: A: LOOKUPs, OPENs, READDIR, SETLK, flock (%s)",
-		   label, errname(r)))
+	if (!vhf_check(!r, "%s: A: LOOKUPs, OPENs, READDIR, SETLK, flock (%s)",
+		       label, errname(r)))
 		goto out_a;
 	r = vhf_log_start(fe, 0, &status);
-	check(!r, "%s: dirty logging on (%s)", label, errname(r));
+	vhf_check(!r, "%s: dirty logging on (%s)", label, errname(r));
 	vhf_log_clear(fe);
 	vhf_track_writes(fe, true);
 	r = vhf_fuse_getattr(fe, RQ, g.data.nodeid,
 			     &(struct fuse_attr_out){ 0 });
 	r = r ? r :
 		write_submit(fe, &w, g.data.nodeid, g.data_fh, 0, "MIGRATED");
-	check(!r, "%s: a WRITE in flight (%s)", label, errname(r));
+	vhf_check(!r, "%s: a WRITE in flight (%s)", label, errname(r));
 	if (!move_after_save)
 		rename_host("to-move", "moved");
 	r = vhf_stop(fe);
-	check(!r, "%s: rings stopped (GET_VRING_BASE) (%s)", label, errname(r));
+	vhf_check(!r, "%s: rings stopped (GET_VRING_BASE) (%s)", label,
+		  errname(r));
 	missing = unmarked_pages(fe, &total);
-	check(missing == 0, "%s: every page A wrote is marked (%u of %u not)",
-	      label, missing, total);
+	vhf_check(missing == 0,
+		  "%s: every page A wrote is marked (%u of %u not)", label,
+		  missing, total);
 	vhf_track_writes(fe, false);
 	r = vhf_save_state(fe, &state, &len, &check_a);
-	check(!r && check_a == 0 && len > 64,
-	      "%s: A saves its state (%s, %zu bytes, CHECK %llu)", label,
-	      errname(r), len, (unsigned long long)check_a);
+	vhf_check(!r && check_a == 0 && len > 64,
+		  "%s: A saves its state (%s, %zu bytes, CHECK %llu)", label,
+		  errname(r), len, (unsigned long long)check_a);
 	dump_state(label, state, len);
 	if (r || check_a)
 		goto out_a;
@@ -913,32 +908,34 @@ static void migrate(const char *label, const char *const *opts,
 		rename_host("to-move", "moved");
 
 	r = dmn_start(&b, "b", share, opts);
-	check(!r, "%s: B: started on the same share (%s)", label, errname(r));
+	vhf_check(!r, "%s: B: started on the same share (%s)", label,
+		  errname(r));
 	if (r)
 		goto out_a;
 	r = vhf_switch(fe, b.sock, state, len, &check_b, &old);
-	if (!check(!r && check_b == 0,
-		   "%s: B loads the state, its rings start (%s, CHECK %llu)",
-		   label, errname(r), (unsigned long long)check_b)) {
+	if (!vhf_check(
+		    !r && check_b == 0,
+		    "%s: B loads the state, its rings start (%s, CHECK %llu)",
+		    label, errname(r), (unsigned long long)check_b)) {
 		tu_dump_log(b.log);
 		goto out_b;
 	}
-	check(log_has(&b, opts ? "(file handles;" : "(paths;"),
-	      "%s: B found the nodes by %s", label,
-	      opts ? "their file handles" : "their paths");
+	vhf_check(log_has(&b, opts ? "(file handles;" : "(paths;"),
+		  "%s: B found the nodes by %s", label,
+		  opts ? "their file handles" : "their paths");
 	r = write_collect(fe, &w);
-	check(r == 8, "%s: the in-flight WRITE completes (%d)", label, r);
+	vhf_check(r == 8, "%s: the in-flight WRITE completes (%d)", label, r);
 	r = host_lock("locked", false);
-	check(r == -EAGAIN || r == -EACCES,
-	      "%s: while A lives it still holds the lock (%s)", label,
-	      errname(r));
+	vhf_check(r == -EAGAIN || r == -EACCES,
+		  "%s: while A lives it still holds the lock (%s)", label,
+		  errname(r));
 	close(old);
 	old = -1;
 	dmn_wait_check(&a, "A");
-	check(wait_locks(),
-	      "%s: B holds the POSIX lock and the flock once "
-	      "A is gone",
-	      label);
+	vhf_check(wait_locks(),
+		  "%s: B holds the POSIX lock and the flock once "
+		  "A is gone",
+		  label);
 	check_destination(fe, &g, "moved", label);
 	vhf_disconnect(fe);
 	fe = NULL;
@@ -965,7 +962,7 @@ out:
 
 static void case_find_paths(void)
 {
-	if (!check(!case_prepare("find-paths"), "prepare the share"))
+	if (!vhf_check(!case_prepare("find-paths"), "prepare the share"))
 		return;
 	migrate("find-paths", NULL, false);
 	case_cleanup();
@@ -979,7 +976,7 @@ static void case_file_handles(void)
 					    "--inode-file-handles=never",
 					    NULL };
 
-	if (!check(!case_prepare("file-handles"), "prepare the share"))
+	if (!vhf_check(!case_prepare("file-handles"), "prepare the share"))
 		return;
 	/* A handle finds the file wherever it went, also after the save. */
 	migrate("file-handles", opts, true);
@@ -1001,7 +998,7 @@ static void case_cancel(void)
 	struct fuse_file_lock lk;
 	int r;
 
-	if (!check(!case_prepare("cancel"), "prepare the share"))
+	if (!vhf_check(!case_prepare("cancel"), "prepare the share"))
 		return;
 	memset(&g, 0, sizeof(g));
 	make_share(false);
@@ -1010,33 +1007,35 @@ static void case_cancel(void)
 		r = connect_fe(&a, &fe);
 	if (!r)
 		r = source_work(fe, &g, false);
-	if (!check(!r, "A: start, INIT, the guest's state (%s)", errname(r)))
+	if (!vhf_check(!r, "A: start, INIT, the guest's state (%s)",
+		       errname(r)))
 		goto out;
 	r = vhf_log_start(fe, 0, NULL);
 	if (!r)
 		r = vhf_stop(fe);
 	if (!r)
 		r = vhf_save_state(fe, &state, &len, &chk);
-	check(!r && chk == 0,
-	      "logging on, rings stopped, state saved (%s, CHECK %llu)",
-	      errname(r), (unsigned long long)chk);
+	vhf_check(!r && chk == 0,
+		  "logging on, rings stopped, state saved (%s, CHECK %llu)",
+		  errname(r), (unsigned long long)chk);
 	/* The migration is cancelled: QEMU starts the rings again. */
 	r = vhf_resume(fe);
-	check(!r, "the rings start again on A (SET_VRING_* and ENABLE) (%s)",
-	      errname(r));
+	vhf_check(!r,
+		  "the rings start again on A (SET_VRING_* and ENABLE) (%s)",
+		  errname(r));
 	r = vhf_log_stop(fe);
-	check(!r, "logging off (%s)", errname(r));
+	vhf_check(!r, "logging off (%s)", errname(r));
 	r = vhf_fuse_read(fe, RQ, g.data.nodeid, g.data_fh, 0, buf, sizeof(buf),
 			  &got);
-	check(!r && got == sizeof(buf) && buf[0] == 'a',
-	      "A goes on serving: READ by its fh (%s, %u bytes)", errname(r),
-	      got);
+	vhf_check(!r && got == sizeof(buf) && buf[0] == 'a',
+		  "A goes on serving: READ by its fh (%s, %u bytes)",
+		  errname(r), got);
 	r = fuse_lk(fe, FUSE_GETLK, g.locked.nodeid, g.locked_fh, OTHER_OWNER,
 		    F_RDLCK, 0, &lk);
-	check(!r && lk.type == F_WRLCK, "its lock is still held (%s)",
-	      errname(r));
+	vhf_check(!r && lk.type == F_WRLCK, "its lock is still held (%s)",
+		  errname(r));
 	r = host_lock("dir/sub/file", true);
-	check(r == -EWOULDBLOCK, "and its flock (%s)", errname(r));
+	vhf_check(r == -EWOULDBLOCK, "and its flock (%s)", errname(r));
 out:
 	vhf_disconnect(fe);
 	dmn_wait_check(&a, "A");
@@ -1091,11 +1090,11 @@ static void case_deleted(void)
 	uint32_t got = 0;
 	int old = -1, fds, r;
 
-	if (!check(!case_prepare("deleted"), "prepare the share"))
+	if (!vhf_check(!case_prepare("deleted"), "prepare the share"))
 		return;
 	r = save_with_doomed(&a, &fe, &g, &state, &len, &doomed_fh);
-	if (!check(!r, "A: the guest holds 'doomed' open; state saved (%s)",
-		   errname(r)))
+	if (!vhf_check(!r, "A: the guest holds 'doomed' open; state saved (%s)",
+		       errname(r)))
 		goto out_a;
 	unlink_host("doomed");
 
@@ -1110,24 +1109,24 @@ static void case_deleted(void)
 		if (!r)
 			r = vhf_negotiate(fe2);
 	}
-	if (!check(!r, "B (--migration-on-error=abort) connected (%s)",
-		   errname(r)))
+	if (!vhf_check(!r, "B (--migration-on-error=abort) connected (%s)",
+		       errname(r)))
 		goto out_b;
 	fds = serving_fds(&b);
 	r = vhf_load_state(fe2, state, len, &chk);
-	check(!r && chk != 0,
-	      "B refuses the state: CHECK_DEVICE_STATE %llu "
-	      "(%s)",
-	      (unsigned long long)chk, errname(r));
+	vhf_check(!r && chk != 0,
+		  "B refuses the state: CHECK_DEVICE_STATE %llu "
+		  "(%s)",
+		  (unsigned long long)chk, errname(r));
 	snprintf(needle, sizeof(needle), "node %llu ('doomed')",
 		 (unsigned long long)g.doomed.nodeid);
-	if (!check(log_has(&b, needle) &&
-			   log_has(&b, "--migration-on-error=abort"),
-		   "B's log names the node and why the migration fails"))
+	if (!vhf_check(log_has(&b, needle) &&
+			       log_has(&b, "--migration-on-error=abort"),
+		       "B's log names the node and why the migration fails"))
 		tu_dump_log(b.log);
-	check(serving_fds(&b) == fds,
-	      "B keeps nothing of the state: %d fds, as before (%d)",
-	      serving_fds(&b), fds);
+	vhf_check(serving_fds(&b) == fds,
+		  "B keeps nothing of the state: %d fds, as before (%d)",
+		  serving_fds(&b), fds);
 	vhf_disconnect(fe2);
 	fe2 = NULL;
 	dmn_wait_check(&b, "B");
@@ -1135,30 +1134,31 @@ static void case_deleted(void)
 	/* guest-error: only that node fails. */
 	r = dmn_start(&c, "c", share, guest_error);
 	r = r ? r : vhf_switch(fe, c.sock, state, len, &chk, &old);
-	if (!check(!r && chk == 0,
-		   "C (--migration-on-error=guest-error) loads it (%s, CHECK "
-		   "%llu)",
-		   errname(r), (unsigned long long)chk)) {
+	if (!vhf_check(
+		    !r && chk == 0,
+		    "C (--migration-on-error=guest-error) loads it (%s, CHECK "
+		    "%llu)",
+		    errname(r), (unsigned long long)chk)) {
 		tu_dump_log(c.log);
 		goto out_c;
 	}
-	check(log_has(&c, needle), "C's log names the node it lost");
+	vhf_check(log_has(&c, needle), "C's log names the node it lost");
 	r = vhf_fuse_getattr(fe, RQ, g.doomed.nodeid, &ao);
-	check(r == -ENOENT, "GETATTR of the deleted file's node fails (%s)",
-	      errname(r));
+	vhf_check(r == -ENOENT, "GETATTR of the deleted file's node fails (%s)",
+		  errname(r));
 	r = vhf_fuse_read(fe, RQ, g.doomed.nodeid, doomed_fh, 0, buf,
 			  sizeof(buf), &got);
-	check(r == -EBADF, "READ by its handle fails (%s)", errname(r));
+	vhf_check(r == -EBADF, "READ by its handle fails (%s)", errname(r));
 	r = vhf_fuse_read(fe, RQ, g.data.nodeid, g.data_fh, 0, buf, sizeof(buf),
 			  &got);
-	check(!r && got == sizeof(buf) && buf[0] == 'a',
-	      "the other files serve: READ of data (%s)", errname(r));
+	vhf_check(!r && got == sizeof(buf) && buf[0] == 'a',
+		  "the other files serve: READ of data (%s)", errname(r));
 	r = vhf_fuse_getattr(fe, RQ, g.file.nodeid, &ao);
-	check(!r, "GETATTR of dir/sub/file (%s)", errname(r));
+	vhf_check(!r, "GETATTR of dir/sub/file (%s)", errname(r));
 	r = vhf_fuse_forget(fe, g.doomed.nodeid, 1);
-	check(!r, "FORGET of the lost node (%s)", errname(r));
+	vhf_check(!r, "FORGET of the lost node (%s)", errname(r));
 	r = vhf_fuse_release(fe, RQ, g.doomed.nodeid, doomed_fh, O_RDONLY);
-	check(r == -EBADF, "RELEASE of its handle: EBADF (%s)", errname(r));
+	vhf_check(r == -EBADF, "RELEASE of its handle: EBADF (%s)", errname(r));
 out_c:
 	if (old >= 0)
 		close(old);
@@ -1232,33 +1232,33 @@ static void case_hardlink(void)
 	uint32_t got = 0;
 	int old = -1, r;
 
-	if (!check(!case_prepare("hardlink"), "prepare the share"))
+	if (!vhf_check(!case_prepare("hardlink"), "prepare the share"))
 		return;
 	snprintf(a1, sizeof(a1), "%s/h1", share);
 	snprintf(a2, sizeof(a2), "%s/h2", share);
 	r = host_file("h1", "linked bytes", 12);
-	check(!r && link(a1, a2) == 0, "host: h1 and h2, hard links");
+	vhf_check(!r && link(a1, a2) == 0, "host: h1 and h2, hard links");
 	r = simple_save(&a, &fe, NULL, "h1", &e, &fh, unlink_h1, &state, &len);
-	if (!check(!r,
-		   "A: LOOKUP and OPEN h1; h1 unlinked on the host; "
-		   "state saved (%s)",
-		   errname(r)))
+	if (!vhf_check(!r,
+		       "A: LOOKUP and OPEN h1; h1 unlinked on the host; "
+		       "state saved (%s)",
+		       errname(r)))
 		goto out;
-	check(log_has(&a, "1 searched for"),
-	      "A searched the share for the node whose name was deleted");
+	vhf_check(log_has(&a, "1 searched for"),
+		  "A searched the share for the node whose name was deleted");
 	r = dmn_start(&b, "b", share, NULL);
 	r = r ? r : vhf_switch(fe, b.sock, state, len, &chk, &old);
-	if (!check(!r && chk == 0, "B loads it (%s)", errname(r))) {
+	if (!vhf_check(!r && chk == 0, "B loads it (%s)", errname(r))) {
 		tu_dump_log(b.log);
 		goto out_b;
 	}
 	r = vhf_fuse_read(fe, RQ, e.nodeid, fh, 0, buf, sizeof(buf), &got);
-	check(!r && got == 12 && !memcmp(buf, "linked bytes", 12),
-	      "READ through the fh opened by h1 (%s)", errname(r));
+	vhf_check(!r && got == 12 && !memcmp(buf, "linked bytes", 12),
+		  "READ through the fh opened by h1 (%s)", errname(r));
 	r = vhf_fuse_lookup(fe, RQ, FUSE_ROOT_ID, "h2", &e2);
-	check(!r && e2.nodeid == e.nodeid,
-	      "h2 is the same node (%s; %llu, was %llu)", errname(r),
-	      (unsigned long long)e2.nodeid, (unsigned long long)e.nodeid);
+	vhf_check(!r && e2.nodeid == e.nodeid,
+		  "h2 is the same node (%s; %llu, was %llu)", errname(r),
+		  (unsigned long long)e2.nodeid, (unsigned long long)e.nodeid);
 out_b:
 	if (old >= 0)
 		close(old);
@@ -1293,14 +1293,14 @@ static void case_verify(void)
 	uint64_t fh = 0, chk = 0;
 	int r;
 
-	if (!check(!case_prepare("verify"), "prepare the share"))
+	if (!vhf_check(!case_prepare("verify"), "prepare the share"))
 		return;
 	r = host_file("data", "the source's file", 17);
 	r = r ? r :
 		simple_save(&a, &fe, verify, "data", &e, &fh, NULL, &state,
 			    &len);
-	if (!check(!r, "A (--migration-verify-handles): state saved (%s)",
-		   errname(r)))
+	if (!vhf_check(!r, "A (--migration-verify-handles): state saved (%s)",
+		       errname(r)))
 		goto out;
 	/* The source goes away, the file is replaced meanwhile. */
 	vhf_disconnect(fe);
@@ -1319,12 +1319,12 @@ static void case_verify(void)
 	}
 	if (!r)
 		r = vhf_load_state(fe2, state, len, &chk);
-	check(!r && chk != 0,
-	      "B refuses the state: 'data' is another file now (%s, CHECK "
-	      "%llu)",
-	      errname(r), (unsigned long long)chk);
-	if (!check(log_has(&b, "its file handle differs"),
-		   "B's log says the file handle differs"))
+	vhf_check(!r && chk != 0,
+		  "B refuses the state: 'data' is another file now (%s, CHECK "
+		  "%llu)",
+		  errname(r), (unsigned long long)chk);
+	if (!vhf_check(log_has(&b, "its file handle differs"),
+		       "B's log says the file handle differs"))
 		tu_dump_log(b.log);
 	vhf_disconnect(fe2);
 	dmn_wait_check(&b, "B");
@@ -1452,17 +1452,17 @@ static void try_bad(struct dmn *b, struct vhf *fe, struct bad_state *bs,
 	int r;
 
 	if (!bs->st) {
-		check(false, "%s: build it", bs->what);
+		vhf_check(false, "%s: build it", bs->what);
 		return;
 	}
 	r = vhf_load_state(fe, bs->st, bs->len, &chk);
-	check(!r && chk != 0, "%s: refused (CHECK_DEVICE_STATE %llu, %s)",
-	      bs->what, (unsigned long long)chk, errname(r));
-	if (!check(log_has(b, bs->log), "%s: the log says '%s'", bs->what,
-		   bs->log))
+	vhf_check(!r && chk != 0, "%s: refused (CHECK_DEVICE_STATE %llu, %s)",
+		  bs->what, (unsigned long long)chk, errname(r));
+	if (!vhf_check(log_has(b, bs->log), "%s: the log says '%s'", bs->what,
+		       bs->log))
 		tu_dump_log(b->log);
-	check(serving_fds(b) == fds, "%s: nothing kept (%d fds, %d before)",
-	      bs->what, serving_fds(b), fds);
+	vhf_check(serving_fds(b) == fds, "%s: nothing kept (%d fds, %d before)",
+		  bs->what, serving_fds(b), fds);
 	free(bs->st);
 	bs->st = NULL;
 }
@@ -1479,12 +1479,13 @@ static void case_corrupt(void)
 	char othershare[224], link[320];
 	int fds, r;
 
-	if (!check(!case_prepare("corrupt"), "prepare the share"))
+	if (!vhf_check(!case_prepare("corrupt"), "prepare the share"))
 		return;
 	memset(&g, 0, sizeof(g));
 	make_share(false);
 	snprintf(link, sizeof(link), "%s/escape", share);
-	check(symlink("/etc", link) == 0, "host: a symlink 'escape' to /etc");
+	vhf_check(symlink("/etc", link) == 0,
+		  "host: a symlink 'escape' to /etc");
 	r = dmn_start(&a, "a", share, NULL);
 	if (!r)
 		r = connect_fe(&a, &fe);
@@ -1497,8 +1498,8 @@ static void case_corrupt(void)
 	vhf_disconnect(fe);
 	fe = NULL;
 	dmn_wait_check(&a, "A");
-	if (!check(!r && chk == 0, "A: a valid state (%s, %zu bytes)",
-		   errname(r), len))
+	if (!vhf_check(!r && chk == 0, "A: a valid state (%s, %zu bytes)",
+		       errname(r), len))
 		goto out;
 
 	/* The state of this share offered to a daemon of another. */
@@ -1514,7 +1515,7 @@ static void case_corrupt(void)
 		if (!r)
 			r = vhf_negotiate(fe2);
 	}
-	if (check(!r, "a daemon on another share (%s)", errname(r))) {
+	if (vhf_check(!r, "a daemon on another share (%s)", errname(r))) {
 		struct bad_state bs = { "the state of another share",
 					"it is the state of another share",
 					copy_state(state, len, 0), len };
@@ -1535,7 +1536,7 @@ static void case_corrupt(void)
 		if (!r)
 			r = vhf_negotiate(fe2);
 	}
-	if (!check(!r, "B on the same share (%s)", errname(r)))
+	if (!vhf_check(!r, "B on the same share (%s)", errname(r)))
 		goto out_b;
 	fds = serving_fds(&b);
 	{
@@ -1642,10 +1643,10 @@ static void case_corrupt(void)
 		n = append_rec(st, len, 0x02f1, 0, "later", 5);
 		reseal(st, n);
 		r = vhf_load_state(fe2, st, n, &chk);
-		check(!r && chk == 0,
-		      "then the valid state, with a record of a newer vfsd "
-		      "(not critical), loads (%s, CHECK %llu)",
-		      errname(r), (unsigned long long)chk);
+		vhf_check(!r && chk == 0,
+			  "then the valid state, with a record of a newer vfsd "
+			  "(not critical), loads (%s, CHECK %llu)",
+			  errname(r), (unsigned long long)chk);
 		free(st);
 	}
 out_b:
@@ -1677,11 +1678,6 @@ int main(int argc, char **argv)
 		.ncases = sizeof(cases) / sizeof(cases[0]),
 		.need_root = false,
 		.tmpdir_mode = 0,
-		.tmpdir = tmpdir,
-		.tmpdir_len = sizeof(tmpdir),
-		.daemon_argv = &daemon_argv,
-		.cur_case = &cur_case,
-		.fails = &fails,
 	};
 
 	return vhf_run_cases(&h, argc, argv);
