@@ -242,36 +242,7 @@ if [ -n "$keep" ]; then
 fi
 
 # shared by both reports: medians and table rows
-awk_lib='
-  function median(s,   a, n, i, j, t) {
-    n = split(s, a, " ")
-    if (n == 0) return ""
-    for (i = 2; i <= n; i++)          # insertion sort, n is small
-      for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-        t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-      }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
-  function row(cells, n,   i, s) {
-    if (md) {
-      s = "|"
-      for (i = 1; i <= n; i++) s = s " " cells[i] " |"
-    } else {
-      s = sprintf("%-19s", cells[1])
-      for (i = 2; i <= n; i++) s = s sprintf(" %11s", cells[i])
-    }
-    print s
-  }
-  function rule(n,   i, s) {
-    if (!md) return
-    s = "|"
-    for (i = 1; i <= n; i++) s = s " --- |"
-    print s
-  }
-  function fmt(v, f) { return v == "" ? "-" : sprintf(f, v) }
-  function ratio(v, r) {
-    return (v == "" || r == "" || r == 0) ? "-" : sprintf("%.2f", v / r)
-  }
+awk_lib="$(cat "$here/table.awk")"'
   BEGIN {
     nl = split(names, L, " "); split(kinds, K, " "); split(qs, Q, " ")
     split(bases, BS, " ")
@@ -281,7 +252,7 @@ awk_lib='
 
 if [ -n "$idle" ]; then
   awk -F, -v names="${names[*]}" -v kinds="${kinds[*]}" -v qs="${qs[*]}" \
-    -v bases="${bases[*]}" -v md="$md" "$awk_lib"'
+    -v bases="${bases[*]}" -v md="$md" -v w1=19 -v w=11 "$awk_lib"'
     { for (f = 4; f <= 9; f++) v[$1, f] = v[$1, f] " " $f }
     END {
       n = 0; c[++n] = "idle"; c[++n] = "queues"; c[++n] = "seconds"
@@ -303,7 +274,8 @@ if [ -n "$idle" ]; then
 fi
 
 awk -F, -v names="${names[*]}" -v kinds="${kinds[*]}" -v qs="${qs[*]}" \
-  -v bases="${bases[*]}" -v qlist="$qlist" -v md="$md" "$awk_lib"'
+  -v bases="${bases[*]}" -v qlist="$qlist" -v md="$md" -v w1=19 -v w=11 \
+  "$awk_lib"'
   $5 == 0 && $7 == "" { next }          # skipped test
   {
     k = $2 SUBSEP $4

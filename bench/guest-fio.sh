@@ -373,36 +373,8 @@ if [[ -n "$keep" ]]; then
 fi
 
 awk -F, -v names="${names[*]}" -v kinds="${kinds[*]}" -v qs="${qs[*]}" \
-	-v bases="${bases[*]}" -v qlist="$qlist" -v md="$md" '
-	function median(s,   a, n, i, j, t) {
-		n = split(s, a, " ")
-		if (n == 0) return ""
-		for (i = 2; i <= n; i++)
-			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-			}
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
-	function row(c, n,   i, s) {
-		if (md) {
-			s = "|"
-			for (i = 1; i <= n; i++) s = s " " c[i] " |"
-		} else {
-			s = sprintf("%-17s", c[1])
-			for (i = 2; i <= n; i++) s = s sprintf(" %11s", c[i])
-		}
-		print s
-	}
-	function rule(n,   i, s) {
-		if (!md) return
-		s = "|"
-		for (i = 1; i <= n; i++) s = s " --- |"
-		print s
-	}
-	function fmt(v, f) { return v == "" ? "-" : sprintf(f, v) }
-	function ratio(v, r) {
-		return (v == "" || r == "" || r == 0) ? "-" : sprintf("%.2f", v / r)
-	}
+	-v bases="${bases[*]}" -v qlist="$qlist" -v md="$md" -v w1=17 -v w=11 \
+	"$(cat "$here/table.awk")"'
 	BEGIN {
 		nl = split(names, L, " "); split(kinds, K, " "); split(qs, Q, " ")
 		split(bases, BS, " ")

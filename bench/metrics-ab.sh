@@ -73,14 +73,7 @@ done
 [ -n "$keep" ] && { mkdir -p "$keep"; cp "$all" "$keep/all.csv"; }
 
 # rows: repeat,label,test,queues,depth,ops,seconds,ops_per_s,mib_per_s,p50,p99
-awk -F, -v md="$md" '
-function median(list,   n, a, i, j, t) {
-  n = split(list, a, " ")
-  for (i = 1; i <= n; i++)
-    for (j = i + 1; j <= n; j++)
-      if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -F, -v md="$md" "$(cat "$here/table.awk")"'
 function spread(list,   n, a, i, lo, hi, m) {
   n = split(list, a, " "); lo = hi = a[1] + 0
   for (i = 2; i <= n; i++) { if (a[i] + 0 < lo) lo = a[i] + 0; if (a[i] + 0 > hi) hi = a[i] + 0 }
@@ -103,14 +96,14 @@ END {
   for (i = 1; i <= nk; i++) {
     k = order[i]; split(k, t, ",")
     off = median(ops[k ",off"]); on = median(ops[k ",on"])
-    ratio = off > 0 ? on / off : 0
+    onoff = off > 0 ? on / off : 0
     so = spread(ops[k ",off"]); sn = spread(ops[k ",on"])
     po = median(p50[k ",off"]); pn = median(p50[k ",on"])
     ro = ops[k ",off"]; rn = ops[k ",on"]; sub(/^ /, "", ro); sub(/^ /, "", rn)
     gsub(/ /, " / ", ro); gsub(/ /, " / ", rn)
     if (md)
-      printf "| %s | %s | %d | %d | %.3f | %.1f%% | %.1f%% | %.1f | %.1f | %s | %s |\n", t[1], t[2], off, on, ratio, so * 100, sn * 100, po, pn, ro, rn
+      printf "| %s | %s | %d | %d | %.3f | %.1f%% | %.1f%% | %.1f | %.1f | %s | %s |\n", t[1], t[2], off, on, onoff, so * 100, sn * 100, po, pn, ro, rn
     else
-      printf "%-10s %3s %10d %10d %7.3f %7.1f%% %7.1f%% %8.1f %8.1f\n", t[1], t[2], off, on, ratio, so * 100, sn * 100, po, pn
+      printf "%-10s %3s %10d %10d %7.3f %7.1f%% %7.1f%% %8.1f %8.1f\n", t[1], t[2], off, on, onoff, so * 100, sn * 100, po, pn
   }
 }' "$all"

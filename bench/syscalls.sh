@@ -156,23 +156,8 @@ if [ -n "$keep" ]; then
 fi
 
 # one table per test: a row per system call, a column per daemon
-awk -F, -v names="${names[*]}" -v tests="${tlist[*]}" -v md="$md" -v limit="$limit" '
-	function row(c, n,   i, s) {
-		if (md) {
-			s = "|"
-			for (i = 1; i <= n; i++) s = s " " c[i] " |"
-		} else {
-			s = sprintf("%-22s", c[1])
-			for (i = 2; i <= n; i++) s = s sprintf(" %9s", c[i])
-		}
-		print s
-	}
-	function rule(n,   i, s) {
-		if (!md) return
-		s = "|"
-		for (i = 1; i <= n; i++) s = s " --- |"
-		print s
-	}
+awk -F, -v names="${names[*]}" -v tests="${tlist[*]}" -v md="$md" -v limit="$limit" \
+	-v w1=22 -v w=9 "$(cat "$here/table.awk")"'
 	{
 		v[$1, $2, $3] = $4; tot[$1, $2] += $4
 		if (!(($2, $3) in seen)) { seen[$2, $3] = 1; sc[$2] = sc[$2] " " $3 }
