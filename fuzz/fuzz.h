@@ -8,6 +8,7 @@
 #ifndef VFSD_FUZZ_H
 #define VFSD_FUZZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,5 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 __attribute__((noreturn)) void fuzz_fail(const char *file, int line,
 					 const char *what);
+
+/* The open fds whose link target @match takes, for leak checks; and
+ * every open fd with its target on stderr, for the report of a leak. */
+int fuzz_count_fds(bool (*match)(const char *target));
+void fuzz_list_fds(void);
 
 #endif /* VFSD_FUZZ_H */

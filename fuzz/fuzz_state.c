@@ -24,7 +24,6 @@
  * process holds no more fds of the scratch directory than after the
  * first input.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -52,51 +51,14 @@ static unsigned long inputs;
 /* Open fds of objects of the scratch directory: what a load opens (and
  * must close again when it fails or the file system is freed). The
  * fuzzer's own pipes and files do not count. */
-static int count_fds(void)
+static bool in_scratch(const char *target)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		abort();
-	while ((e = readdir(d))) {
-		char path[300], target[256];
-		ssize_t len;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len <= 0)
-			continue;
-		target[len] = '\0';
-		n += strncmp(target, base, strlen(base)) == 0;
-	}
-	closedir(d);
-	return n;
+	return strncmp(target, base, strlen(base)) == 0;
 }
 
-/* What is open, for the report of a leak. */
-static void list_fds(void)
+static int count_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char path[300], target[256];
-		ssize_t n;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		target[n > 0 ? n : 0] = '\0';
-		fprintf(stderr, "fd %s -> %s\n", e->d_name, target);
-	}
-	closedir(d);
+	return fuzz_count_fds(in_scratch);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag,
@@ -334,7 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		first_fds = count_fds();
 	if ((++inputs % 16 == 0 || getenv("VFSD_FUZZ_FDS")) &&
 	    count_fds() != first_fds) {
-		list_fds();
+		fuzz_list_fds();
 		fuzz_fail(__FILE__, __LINE__, "fds left open");
 	}
 	return 0;

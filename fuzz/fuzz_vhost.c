@@ -29,7 +29,6 @@
  * with VFSD_FUZZ_FDS set) the memfds, eventfds and sockets the process
  * holds are counted: a message's fds must not outlive the connection.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -81,54 +80,16 @@ static unsigned long iterations;
  * and of the connection (sockets). Pipes and /dev/null are left out: the
  * sanitizers' symbolizer opens those when libFuzzer prints a new PC.
  */
-static int count_fds(void)
+static bool handed_over(const char *target)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		abort();
-	while ((e = readdir(d))) {
-		char path[300], target[256];
-		ssize_t len;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len < 0)
-			continue; /* the directory's own fd, closed meanwhile */
-		target[len] = '\0';
-		if (!strncmp(target, "/memfd:", 7) ||
-		    !strcmp(target, "anon_inode:[eventfd]") ||
-		    !strncmp(target, "socket:", 7))
-			n++;
-	}
-	closedir(d);
-	return n;
+	return !strncmp(target, "/memfd:", 7) ||
+	       !strcmp(target, "anon_inode:[eventfd]") ||
+	       !strncmp(target, "socket:", 7);
 }
 
-/* Name every open fd on stderr (when a leak is found). */
-static void dump_fds(void)
+static int count_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char path[300], target[256];
-		ssize_t n;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		target[n < 0 ? 0 : n] = '\0';
-		fprintf(stderr, "  fd %s -> %s\n", e->d_name, target);
-	}
-	closedir(d);
+	return fuzz_count_fds(handed_over);
 }
 
 static bool in_regions(const struct virtq_mem *m, const struct iovec *v)
@@ -409,7 +370,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (now != fds_baseline) {
 			fprintf(stderr, "fd leak: %d open, %d before\n", now,
 				fds_baseline);
-			dump_fds();
+			fuzz_list_fds();
 			FUZZ_CHECK(now == fds_baseline);
 		}
 	}
