@@ -42,7 +42,17 @@ build-tsan: deps $(TSAN_BUILD)/build.ninja
 
 # Every test, then the same under ASan+UBSan (LeakSanitizer live where
 # vfsd runs without a sandbox), then the multi-queue tests under TSan.
+# Some tests run vfsd and the Rust peer as an unprivileged user, who must
+# be able to reach the build trees: a checkout made in a `mktemp -d`
+# directory is mode 0700, so the checkout is opened to search (not to
+# reading) by others first; an ancestor that still bars them is named.
 check: build build-asan build-tsan
+	@chmod o+x .
+	@d=$$(pwd); while [ "$$d" != / ]; do \
+		case $$(stat -c %A "$$d") in *[xt]) ;; *) echo "make check:" \
+			"$$d is not searchable by other users: the tests" \
+			"that run vfsd as one will skip or fail" >&2 ;; esac; \
+		d=$$(dirname "$$d"); done
 	$(MESON_TEST) -C $(BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
